@@ -1,0 +1,39 @@
+# aalscert — `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+DATA ?= .data
+PKGS := ./...
+
+.PHONY: help run test lint fmt bench migrate build db-up db-down
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+run: ## Start PostgreSQL if needed, migrate, seed and serve the API with its workers.
+	@bash scripts/run.sh
+
+test: ## Run the whole suite (race detector on) against a throwaway PostgreSQL.
+	@bash scripts/with-test-db.sh $(GO) test -race -count=1 $(PKGS)
+
+build: ## Build bin/aalscert.
+	CGO_ENABLED=0 $(GO) build -o bin/aalscert ./cmd/aalscert
+
+lint: ## go vet, gofmt check and staticcheck.
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+
+fmt: ## gofmt every Go file.
+	gofmt -w $$(git ls-files '*.go')
+
+bench: ## Run the benchmarks in bench/ against a throwaway PostgreSQL.
+	@bash scripts/with-test-db.sh $(GO) test -run '^$$' -bench . -benchmem ./bench/...
+
+migrate: ## Apply migrations to DATABASE_URL (or the local cluster).
+	@bash scripts/run.sh migrate
+
+db-up: ## Start the project-local PostgreSQL in .data/pg and print its URL.
+	@bash scripts/pg.sh start $(DATA)/pg && bash scripts/pg.sh url $(DATA)/pg
+
+db-down: ## Stop the project-local PostgreSQL.
+	@bash scripts/pg.sh stop $(DATA)/pg

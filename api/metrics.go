@@ -1,0 +1,106 @@
+package api
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/aalscert/aalscert/models"
+)
+
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics(reg *prometheus.Registry, db *models.DB) *metrics {
+	m := &metrics{
+		registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aals_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "aals_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+			Buckets: []float64{.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method"}),
+	}
+	reg.MustRegister(m.requests, m.latency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if db != nil {
+		reg.MustRegister(&poolCollector{db: db}, &jobCollector{db: db})
+	}
+	return m
+}
+
+func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
+		m.latency.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
+		return nil
+	}
+}
+
+func (m *metrics) handler() echo.HandlerFunc {
+	return echo.WrapHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+}
+
+var (
+	poolConnsDesc = prometheus.NewDesc("aals_db_pool_connections", "Database pool connections by state.", []string{"state"}, nil)
+	poolMaxDesc   = prometheus.NewDesc("aals_db_pool_max_connections", "Database pool size limit.", nil, nil)
+	poolWaitDesc  = prometheus.NewDesc("aals_db_pool_acquire_wait_seconds_total", "Time spent waiting for a connection.", nil, nil)
+	jobsDesc      = prometheus.NewDesc("aals_jobs", "Background jobs by state.", []string{"state"}, nil)
+	jobsDiscDesc  = prometheus.NewDesc("aals_jobs_discarded", "Background jobs that failed for good.", nil, nil)
+)
+
+// poolCollector reports the shared pgx pool.
+type poolCollector struct{ db *models.DB }
+
+func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- poolConnsDesc
+	ch <- poolMaxDesc
+	ch <- poolWaitDesc
+}
+
+func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	st := p.db.Pool.Stat()
+	ch <- prometheus.MustNewConstMetric(poolConnsDesc, prometheus.GaugeValue, float64(st.AcquiredConns()), "acquired")
+	ch <- prometheus.MustNewConstMetric(poolConnsDesc, prometheus.GaugeValue, float64(st.IdleConns()), "idle")
+	ch <- prometheus.MustNewConstMetric(poolMaxDesc, prometheus.GaugeValue, float64(st.MaxConns()))
+	ch <- prometheus.MustNewConstMetric(poolWaitDesc, prometheus.CounterValue, st.AcquireDuration().Seconds())
+}
+
+// jobCollector reports River's job counts at scrape time.
+type jobCollector struct{ db *models.DB }
+
+func (j *jobCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- jobsDesc
+	ch <- jobsDiscDesc
+}
+
+func (j *jobCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := models.CountJobsByState(ctx, j.db)
+	if err != nil {
+		return
+	}
+	for _, st := range models.JobStates {
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(counts[st]), st)
+	}
+	ch <- prometheus.MustNewConstMetric(jobsDiscDesc, prometheus.GaugeValue, float64(counts["discarded"]))
+}

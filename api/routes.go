@@ -1,0 +1,22 @@
+package api
+
+// routes lists every route of the API. openapi.yaml describes each one; a test fails if a
+// route here is missing from it. Each resource file registers its own routes, platform-admin
+// ones included (under /v1/admin).
+func (s *Server) routes() {
+	e := s.echo
+
+	// Operations.
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.metrics.handler())
+	e.GET("/openapi.yaml", s.openAPISpec)
+	e.GET("/problems/:code", s.problemPage)
+
+	v1 := e.Group("/v1", s.authenticate)
+	s.authRoutes(v1) // auth.go: register, verify email, login, refresh, logout, password reset
+	s.pageRoutes(e)  // pages.go: HTML pages for links in emails
+	s.meRoutes(v1)   // me.go: profile, export, TOTP
+	s.orgRoutes(v1)  // orgs.go: orgs, members, invitations, API keys, approval
+	s.mailRoutes(v1) // outbox.go: the admin outbox
+}

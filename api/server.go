@@ -1,0 +1,102 @@
+// Package api serves the HTTP API with Echo: routes.go lists every route, one file per
+// resource, middleware, and problem.go for errors.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"github.com/aalscert/aalscert/authtoken"
+	"github.com/aalscert/aalscert/masterkey"
+	"github.com/aalscert/aalscert/models"
+)
+
+// Config is what the API needs from the process configuration.
+type Config struct {
+	Env            string // "development" or "production"
+	PublicURL      string // base URL of this API, no trailing slash
+	AppURL         string // base URL email links open, no trailing slash
+	TrustedProxies []*net.IPNet
+	BodyLimit      string // e.g. "1M"
+	// AdminMFA makes platform-admin routes require a session opened with TOTP.
+	AdminMFA bool
+	// MailFrom is the sender of every email.
+	MailFrom string
+}
+
+// Deps are the services the API uses.
+type Deps struct {
+	DB       *models.DB
+	Log      *slog.Logger
+	Tokens   *authtoken.Issuer
+	Keyring  *masterkey.Keyring
+	Jobs     *river.Client[pgx.Tx]
+	Registry *prometheus.Registry
+	Now      func() time.Time
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	db      *models.DB
+	log     *slog.Logger
+	tokens  *authtoken.Issuer
+	keyring *masterkey.Keyring
+	jobs    *river.Client[pgx.Tx]
+	now     func() time.Time
+	echo    *echo.Echo
+	metrics *metrics
+}
+
+// New builds the server and its routes.
+func New(cfg Config, d Deps) *Server {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if cfg.BodyLimit == "" {
+		cfg.BodyLimit = "1M"
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, db: d.DB, log: d.Log, tokens: d.Tokens, keyring: d.Keyring, jobs: d.Jobs, now: d.Now}
+	s.metrics = newMetrics(d.Registry, d.DB)
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.httpErrorHandler
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
+	e.Binder = strictBinder{}
+	s.echo = e
+	s.middleware()
+	s.routes()
+	return s
+}
+
+// Echo returns the router, for tests and for mounting.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// ipExtractor believes X-Forwarded-For only from peers in trusted.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// ctx returns the request's context.
+func ctx(c echo.Context) context.Context { return c.Request().Context() }

@@ -1,0 +1,52 @@
+// Package jobs runs the service's background work on River, against the same PostgreSQL as
+// everything else: the client, one worker per file, and the periodic schedules.
+package jobs
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/aalscert/aalscert/mail"
+	"github.com/aalscert/aalscert/masterkey"
+	"github.com/aalscert/aalscert/models"
+)
+
+// Config tunes the River client.
+type Config struct {
+	// RunWorkers makes this client work jobs; false gives an insert-only client.
+	RunWorkers bool
+	MaxWorkers int
+	// FetchCooldown and FetchPollInterval trade database load for latency (see README).
+	FetchCooldown     time.Duration
+	FetchPollInterval time.Duration
+}
+
+// Deps are what the workers use.
+type Deps struct {
+	DB      *models.DB
+	Log     *slog.Logger
+	Keyring *masterkey.Keyring
+	Sender  mail.Sender // nil: messages are recorded as "logged", not sent
+	Now     func() time.Time
+}
+
+// NewClient returns a River client on the shared pool with every worker registered.
+func NewClient(d Deps, cfg Config) (*river.Client[pgx.Tx], error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &SendEmailWorker{deps: d})
+
+	rc := &river.Config{Logger: d.Log, Workers: workers}
+	if cfg.RunWorkers {
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(cfg.MaxWorkers, 1)}}
+		rc.FetchCooldown = cfg.FetchCooldown
+		rc.FetchPollInterval = cfg.FetchPollInterval
+	}
+	return river.NewClient(riverpgxv5.New(d.DB.Pool), rc)
+}

@@ -1,0 +1,57 @@
+package models
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lib/pq"
+	"gorm.io/gorm"
+)
+
+// APIKey is an org's API key. Only a SHA-256 of its secret is stored; the key is shown once.
+type APIKey struct {
+	ID         uuid.UUID
+	OrgID      uuid.UUID
+	Name       string
+	Prefix     string
+	SecretHash []byte
+	Scopes     pq.StringArray `gorm:"type:text[]"`
+	CreatedBy  uuid.UUID
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+	CreatedAt  time.Time
+}
+
+// TableName is the table of API keys.
+func (APIKey) TableName() string { return "org_api_keys" }
+
+// HashSecret returns the stored form of a high-entropy secret (API keys, tokens).
+func HashSecret(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// AuthenticateAPIKey returns the live key matching the presented "aals_<prefix>_<secret>" and
+// records its use. It returns ErrUnauthorized for an unknown, malformed or revoked key.
+func AuthenticateAPIKey(ctx context.Context, db *gorm.DB, presented string, now time.Time) (*APIKey, error) {
+	parts := strings.SplitN(presented, "_", 3)
+	if len(parts) != 3 || parts[1] == "" || parts[2] == "" {
+		return nil, ErrUnauthorized
+	}
+	var k APIKey
+	if err := db.WithContext(ctx).First(&k, "prefix = ? AND revoked_at IS NULL", parts[1]).Error; err != nil {
+		return nil, ErrUnauthorized
+	}
+	if subtle.ConstantTimeCompare(k.SecretHash, HashSecret(presented)) != 1 {
+		return nil, ErrUnauthorized
+	}
+	// Record use at most once a minute per key to keep verification traffic cheap.
+	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
+		db.WithContext(ctx).Model(&APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now)
+	}
+	return &k, nil
+}
