@@ -51,6 +51,7 @@ type env struct {
 	keyring *masterkey.Keyring
 	clock   *clock
 	cfg     api.Config
+	tokens  *authtoken.Issuer
 }
 
 // envOption adjusts the configuration before the server is built.
@@ -81,7 +82,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		o(&cfg)
 	}
 	srv := api.New(cfg, api.Deps{DB: db, Log: log, Tokens: tokens, Keyring: kr, Jobs: client, Now: clk.Now})
-	return &env{t: t, srv: srv, db: db, keyring: kr, clock: clk, cfg: cfg}
+	return &env{t: t, srv: srv, db: db, keyring: kr, clock: clk, cfg: cfg, tokens: tokens}
 }
 
 var (

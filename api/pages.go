@@ -1,5 +1,123 @@
 package api
 
-import "github.com/labstack/echo/v4"
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"html/template"
+	"net/http"
 
-func (s *Server) pageRoutes(e *echo.Echo) {}
+	"github.com/labstack/echo/v4"
+
+	"github.com/aalscert/aalscert/models"
+	"github.com/aalscert/aalscert/password"
+)
+
+//go:embed web/pages/*.html
+var pageFiles embed.FS
+
+// pageTemplates are the pages for links in emails, each rendered inside layout.html.
+var pageTemplates = map[string]*template.Template{
+	"verify_email":   parsePage("verify_email.html"),
+	"reset_password": parsePage("reset_password.html"),
+}
+
+func parsePage(file string) *template.Template {
+	return template.Must(template.New("layout").ParseFS(pageFiles, "web/pages/layout.html", "web/pages/"+file))
+}
+
+// Page states.
+const (
+	pageForm    = "form"    // the link is live: show its form
+	pageDone    = "done"    // the form was applied
+	pageInvalid = "invalid" // the link is unknown, used or expired
+)
+
+// pageData is what a page template shows. Token is the live token, only ever put in the form.
+type pageData struct {
+	Title string
+	State string
+	Email string
+	Token string
+	Error string // field error of the password, for the reset form
+}
+
+// pageRoutes registers the HTML pages that links in emails open. Opening a page never spends
+// its token; the page's form (a POST) does.
+func (s *Server) pageRoutes(e *echo.Echo) {
+	e.GET("/verify-email", s.verifyEmailPage)
+	e.POST("/verify-email", s.submitVerifyEmailPage)
+	e.GET("/reset-password", s.resetPasswordPage)
+	e.POST("/reset-password", s.submitResetPasswordPage)
+}
+
+// renderPage writes a page. Pages carry live tokens in their URL and form, so they are never
+// cached and never leak the URL as a referrer.
+func (s *Server) renderPage(c echo.Context, status int, name string, d pageData) error {
+	var buf bytes.Buffer
+	if err := pageTemplates[name].ExecuteTemplate(&buf, "layout", d); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// verifyEmailPage handles GET /verify-email?token=…. It only peeks at the token.
+func (s *Server) verifyEmailPage(c echo.Context) error {
+	d := pageData{Title: "Confirm your email address", State: pageInvalid}
+	token := c.QueryParam("token")
+	if tok, err := models.PeekUserToken(ctx(c), s.db.Gorm, token, models.TokenVerifyEmail, s.now()); err == nil {
+		d.State, d.Email, d.Token = pageForm, tok.Email, token
+	}
+	return s.renderPage(c, http.StatusOK, "verify_email", d)
+}
+
+// submitVerifyEmailPage handles POST /verify-email (the page's form).
+func (s *Server) submitVerifyEmailPage(c echo.Context) error {
+	d := pageData{Title: "Confirm your email address", State: pageInvalid}
+	u, err := s.applyEmailVerification(ctx(c), c.FormValue("token"))
+	switch {
+	case err == nil:
+		d.State, d.Email = pageDone, u.Email
+		return s.renderPage(c, http.StatusOK, "verify_email", d)
+	case errors.Is(err, models.ErrTokenInvalid):
+		return s.renderPage(c, http.StatusUnprocessableEntity, "verify_email", d)
+	}
+	return err
+}
+
+// resetPasswordPage handles GET /reset-password?token=…. It only peeks at the token.
+func (s *Server) resetPasswordPage(c echo.Context) error {
+	d := pageData{Title: "Choose a new password", State: pageInvalid}
+	token := c.QueryParam("token")
+	if _, err := models.PeekUserToken(ctx(c), s.db.Gorm, token, models.TokenResetPassword, s.now()); err == nil {
+		d.State, d.Token = pageForm, token
+	}
+	return s.renderPage(c, http.StatusOK, "reset_password", d)
+}
+
+// submitResetPasswordPage handles POST /reset-password (the page's form). A password the
+// policy refuses shows the form again with the reason.
+func (s *Server) submitResetPasswordPage(c echo.Context) error {
+	d := pageData{Title: "Choose a new password", State: pageInvalid}
+	token, pw := c.FormValue("token"), c.FormValue("password")
+	if _, err := models.PeekUserToken(ctx(c), s.db.Gorm, token, models.TokenResetPassword, s.now()); err != nil {
+		return s.renderPage(c, http.StatusUnprocessableEntity, "reset_password", d)
+	}
+	if msg := password.Check(pw); msg != "" {
+		d.State, d.Token, d.Error = pageForm, token, msg
+		return s.renderPage(c, http.StatusUnprocessableEntity, "reset_password", d)
+	}
+	err := s.applyPasswordReset(ctx(c), token, pw)
+	switch {
+	case err == nil:
+		d.State = pageDone
+		return s.renderPage(c, http.StatusOK, "reset_password", d)
+	case errors.Is(err, models.ErrTokenInvalid):
+		return s.renderPage(c, http.StatusUnprocessableEntity, "reset_password", d)
+	}
+	return err
+}

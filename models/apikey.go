@@ -55,3 +55,52 @@ func AuthenticateAPIKey(ctx context.Context, db *gorm.DB, presented string, now 
 	}
 	return &k, nil
 }
+
+// ScopeVerify lets an API key call its org's verifier routes.
+const ScopeVerify = "verify"
+
+// CreateAPIKey stores k, assigning an ID if it has none. The caller sets Prefix and
+// SecretHash (HashSecret of the whole key it hands out once). A prefix already in use is
+// ErrConflict.
+func CreateAPIKey(ctx context.Context, db *gorm.DB, k *APIKey) error {
+	if k.ID == uuid.Nil {
+		k.ID = uuid.New()
+	}
+	return translate(db.WithContext(ctx).Create(k).Error)
+}
+
+// APIKeyFilter narrows ListAPIKeys.
+type APIKeyFilter struct {
+	OrgID uuid.UUID
+	Page  Page
+}
+
+// ListAPIKeys returns the org's keys, revoked ones included, newest first, and the cursor of
+// the next page.
+func ListAPIKeys(ctx context.Context, db *gorm.DB, f APIKeyFilter) ([]APIKey, *Cursor, error) {
+	q := db.WithContext(ctx).Model(&APIKey{}).Where("org_id = ?", f.OrgID)
+	var rows []APIKey
+	if err := f.Page.apply(q, "org_api_keys").Find(&rows).Error; err != nil {
+		return nil, nil, translate(err)
+	}
+	rows, next := cut(f.Page, rows, func(k APIKey) Cursor { return Cursor{Time: k.CreatedAt, ID: k.ID.String()} })
+	return rows, next, nil
+}
+
+// RevokeAPIKey revokes the org's live key id and returns it; the key stops authenticating at
+// once. It returns ErrNotFound if the org has no such live key.
+func RevokeAPIKey(ctx context.Context, db *gorm.DB, orgID, id uuid.UUID, now time.Time) (*APIKey, error) {
+	db = db.WithContext(ctx)
+	res := db.Model(&APIKey{}).Where("id = ? AND org_id = ? AND revoked_at IS NULL", id, orgID).Update("revoked_at", now)
+	if res.Error != nil {
+		return nil, translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, ErrNotFound
+	}
+	var k APIKey
+	if err := db.First(&k, "id = ?", id).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &k, nil
+}

@@ -44,6 +44,20 @@ var (
 	ErrNameLocked        = NewError("name-locked", ErrForbidden, "name is locked once you have enrolled; request a name change")
 	ErrIdempotencyReused = NewError("idempotency-key-reused", ErrInvalid, "idempotency key was used with a different request")
 	ErrSchemaBehind      = errors.New("database schema is behind this build: run `aalscert migrate`")
+	// Org errors (orgs.go, me.go).
+	ErrLastAdmin        = NewError("last-admin", ErrConflict, "an organization must keep at least one admin")
+	ErrAlreadyApproved  = NewError("already-approved", ErrConflict, "organization is already approved")
+	ErrInvitationClosed = NewError("invitation-closed", ErrConflict, "invitation was already accepted or revoked")
+	ErrEmailMismatch    = NewError("email-mismatch", ErrForbidden, "the invitation was sent to another email address")
+	ErrEmailUnverified  = NewError("email-unverified", ErrForbidden, "verify your email address first")
+	// Sign-in errors (auth.go, totp.go).
+	ErrInvalidCredentials = NewError("invalid-credentials", ErrUnauthorized, "email address, password or TOTP code is wrong")
+	ErrTOTPRequired       = NewError("totp-required", ErrUnauthorized, "this account signs in with a TOTP code: send totp_code")
+	ErrRefreshReused      = NewError("refresh-token-reused", ErrUnauthorized, "refresh token was already used; every session of this sign-in is revoked")
+	ErrEmailVerified      = NewError("email-already-verified", ErrConflict, "email address is already verified")
+	ErrTOTPEnabled        = NewError("totp-already-enabled", ErrConflict, "TOTP is already enabled; disable it first to enrol a new authenticator")
+	ErrTOTPNotEnabled     = NewError("totp-not-enabled", ErrConflict, "TOTP is not enabled")
+	ErrTOTPNotStarted     = NewError("totp-not-started", ErrConflict, "start TOTP enrolment with POST /v1/me/totp first")
 )
 
 // FieldError is one invalid field in a request.
