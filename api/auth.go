@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/aalscert/aalscert/models"
@@ -169,10 +170,35 @@ func (s *Server) resendVerifyEmail(c echo.Context) error {
 	if u.EmailVerified() {
 		return models.ErrEmailVerified
 	}
-	if err := s.db.InTx(ctx(c), func(tx models.Tx) error { return s.sendVerifyEmail(ctx(c), tx, u) }); err != nil {
+	err = s.db.InTx(ctx(c), func(tx models.Tx) error {
+		allowed, err := s.mailBudgetLeft(ctx(c), tx, u.ID, models.TokenVerifyEmail)
+		if err != nil {
+			return err
+		}
+		if !allowed {
+			return &Problem{Code: "too-many-requests", Status: http.StatusTooManyRequests, Title: titles["too-many-requests"],
+				Detail: "too many verification emails in the last hour; use the newest one", Headers: retryAfter(3600)}
+		}
+		return s.sendVerifyEmail(ctx(c), tx, u)
+	})
+	if err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusAccepted)
+}
+
+// mailsPerHour bounds the verification and reset emails one account can trigger, so nobody
+// can flood a mailbox through these routes.
+const mailsPerHour = 5
+
+// mailBudgetLeft reports whether another email of purpose may go to the user this hour. It
+// locks the user row so concurrent requests count one after another.
+func (s *Server) mailBudgetLeft(ctx context.Context, tx models.Tx, userID uuid.UUID, purpose string) (bool, error) {
+	if _, err := models.LockUser(ctx, tx.DB, userID); err != nil {
+		return false, err
+	}
+	n, err := models.CountUserTokensSince(ctx, tx.DB, userID, purpose, s.now().Add(-time.Hour))
+	return n < mailsPerHour, err
 }
 
 type loginRequest struct {
@@ -387,7 +413,15 @@ func (s *Server) requestPasswordReset(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.InTx(ctx(c), func(tx models.Tx) error { return s.sendResetPassword(ctx(c), tx, u) }); err != nil {
+	// Past the hourly budget the answer is the same 202, so it tells nothing about the account.
+	err = s.db.InTx(ctx(c), func(tx models.Tx) error {
+		allowed, err := s.mailBudgetLeft(ctx(c), tx, u.ID, models.TokenResetPassword)
+		if err != nil || !allowed {
+			return err
+		}
+		return s.sendResetPassword(ctx(c), tx, u)
+	})
+	if err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusAccepted)

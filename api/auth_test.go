@@ -263,7 +263,7 @@ func TestLogin(t *testing.T) {
 	if claims["sub"] != u.ID || authMFA(t, pair.AccessToken) {
 		t.Errorf("claims = %v, want sub %s without mfa", claims, u.ID)
 	}
-	signedIn := func(token string) req { return req{method: "POST", path: "/v1/me/totp", token: token} }
+	signedIn := func(token string) req { return req{method: "GET", path: "/v1/me", token: token} }
 
 	// Forged, foreign and expired access tokens are refused on a signed-in route.
 	parts := strings.Split(pair.AccessToken, ".")

@@ -96,14 +96,6 @@ type strictBinder struct{}
 
 func (strictBinder) Bind(i any, c echo.Context) error {
 	req := c.Request()
-	if req.ContentLength == 0 && req.Body == http.NoBody {
-		return echo.NewHTTPError(http.StatusBadRequest, "request body is empty")
-	}
-	ct := req.Header.Get(echo.HeaderContentType)
-	mt, _, _ := mime.ParseMediaType(ct)
-	if mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json") {
-		return echo.NewHTTPError(http.StatusUnsupportedMediaType)
-	}
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		if he, ok := err.(*echo.HTTPError); ok {
@@ -113,6 +105,10 @@ func (strictBinder) Bind(i any, c echo.Context) error {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return echo.NewHTTPError(http.StatusBadRequest, "request body is empty")
+	}
+	mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json") {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/aalscert/aalscert/models"
+	"github.com/aalscert/aalscert/password"
 )
 
 // TOTP parameters (RFC 6238 defaults, which every authenticator app supports).
@@ -55,6 +56,18 @@ func (s *Server) startTOTP(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Starting enrolment needs the password: a stolen access token alone must not be able to
+	// put a second factor the owner does not hold in front of their account.
+	var in totpStartRequest
+	if err := c.Bind(&in); err != nil {
+		return err
+	}
+	if in.Password == "" {
+		return models.Invalid("password", "is required")
+	}
+	if ok, err := password.Verify(in.Password, u.PasswordHash); err != nil || !ok {
+		return models.Invalid("password", "is incorrect")
+	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: totpIssuer, AccountName: u.Email, Period: totpPeriod, Digits: totpDigits})
 	if err != nil {
 		return err
@@ -75,6 +88,11 @@ func (s *Server) startTOTP(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, totpSetupResponse{Secret: key.Secret(), OTPAuthURL: key.URL()})
+}
+
+// totpStartRequest is the body of POST /v1/me/totp.
+type totpStartRequest struct {
+	Password string `json:"password"`
 }
 
 // confirmTOTP handles POST /v1/me/totp/confirm.

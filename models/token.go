@@ -81,3 +81,11 @@ func RevokeUserTokens(ctx context.Context, db *gorm.DB, userID uuid.UUID, purpos
 	return translate(db.WithContext(ctx).Exec(
 		`UPDATE user_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL`, now, userID, purpose).Error)
 }
+
+// CountUserTokensSince returns how many tokens of purpose were made for user at or after t.
+func CountUserTokensSince(ctx context.Context, db *gorm.DB, userID uuid.UUID, purpose string, t time.Time) (int64, error) {
+	var n int64
+	err := db.WithContext(ctx).Model(&UserToken{}).
+		Where("user_id = ? AND purpose = ? AND created_at >= ?", userID, purpose, t).Count(&n).Error
+	return n, translate(err)
+}
