@@ -235,28 +235,36 @@ func (s *Server) login(c echo.Context) error {
 	if err := in.validate(); err != nil {
 		return err
 	}
+	u, mfa, err := s.signIn(c, in)
+	if err != nil {
+		return err
+	}
+	return s.openSession(c, u, mfa)
+}
+
+// signIn checks credentials for the login route and for pages' sign-in forms alike:
+// throttled, every failure counted, a success clearing its (account, address) counter. It
+// reports whether a second factor was verified.
+func (s *Server) signIn(c echo.Context, in loginRequest) (*models.User, bool, error) {
 	now := s.now()
 	u, err := models.FindUserByEmail(ctx(c), s.db.Gorm, in.Email)
 	if err != nil && !models.IsNotFound(err) {
-		return err
+		return nil, false, err
 	}
 	att := models.LoginAttempt{Account: models.LoginAccount(u, in.Email), Addr: c.RealIP()}
 	if err := s.loginThrottled(c, att, now); err != nil {
-		return err
+		return nil, false, err
 	}
 	mfa, err := s.checkLogin(ctx(c), u, in, now)
 	if errors.Is(err, models.ErrInvalidCredentials) {
 		if rerr := models.RecordLoginFailure(ctx(c), s.db.Gorm, att, now); rerr != nil {
-			return rerr
+			return nil, false, rerr
 		}
 	}
 	if err != nil {
-		return err
+		return nil, false, err
 	}
-	if err := models.ClearLoginFailures(ctx(c), s.db.Gorm, att); err != nil {
-		return err
-	}
-	return s.openSession(c, u, mfa)
+	return u, mfa, models.ClearLoginFailures(ctx(c), s.db.Gorm, att)
 }
 
 // loginThrottled returns a 429 problem if the attempt must wait, else nil.

@@ -20,6 +20,7 @@ var pageFiles embed.FS
 var pageTemplates = map[string]*template.Template{
 	"verify_email":   parsePage("verify_email.html"),
 	"reset_password": parsePage("reset_password.html"),
+	"org_invitation": parsePage("org_invitation.html"),
 }
 
 func parsePage(file string) *template.Template {
@@ -40,6 +41,10 @@ type pageData struct {
 	Email string
 	Token string
 	Error string // field error of the password, for the reset form
+	// For the org invitation page.
+	OrgName  string
+	Roles    string
+	NeedTOTP bool
 }
 
 // pageRoutes registers the HTML pages that links in emails open. Opening a page never spends
@@ -49,6 +54,8 @@ func (s *Server) pageRoutes(e *echo.Echo) {
 	e.POST("/verify-email", s.submitVerifyEmailPage)
 	e.GET("/reset-password", s.resetPasswordPage)
 	e.POST("/reset-password", s.submitResetPasswordPage)
+	e.GET("/org-invitations/:token", s.orgInvitationPage)
+	e.POST("/org-invitations/:token", s.submitOrgInvitationPage)
 }
 
 // renderPage writes a page. Pages carry live tokens in their URL and form, so they are never

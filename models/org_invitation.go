@@ -178,3 +178,20 @@ func lockOpenInvitation(tx *gorm.DB, secret string, now time.Time) (*MemberInvit
 	}
 	return &inv, nil
 }
+
+// PeekMemberInvitation returns the open invitation for secret and its org without spending it
+// (opening the link in an email never spends it). It returns ErrTokenInvalid for an unknown,
+// used, revoked or expired invitation.
+func PeekMemberInvitation(ctx context.Context, db *gorm.DB, secret string, now time.Time) (*MemberInvitation, *Org, error) {
+	var inv MemberInvitation
+	err := db.WithContext(ctx).First(&inv, `token_hash = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?`,
+		HashSecret(secret), now).Error
+	if err != nil {
+		return nil, nil, ErrTokenInvalid
+	}
+	org, err := FindOrg(ctx, db, inv.OrgID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &inv, org, nil
+}
