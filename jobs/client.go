@@ -41,12 +41,14 @@ func NewClient(d Deps, cfg Config) (*river.Client[pgx.Tx], error) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &SendEmailWorker{deps: d})
+	river.AddWorker(workers, &PruneWorker{deps: d})
 
 	rc := &river.Config{Logger: d.Log, Workers: workers}
 	if cfg.RunWorkers {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(cfg.MaxWorkers, 1)}}
 		rc.FetchCooldown = cfg.FetchCooldown
 		rc.FetchPollInterval = cfg.FetchPollInterval
+		rc.PeriodicJobs = periodicJobs()
 	}
 	return river.NewClient(riverpgxv5.New(d.DB.Pool), rc)
 }

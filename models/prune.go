@@ -1,0 +1,55 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Retention periods (PRIVACY.md states them to users).
+const (
+	// UserTokenRetention keeps spent or expired email tokens this long after they expire.
+	UserTokenRetention = 30 * 24 * time.Hour
+	// InvitationRetention keeps invitations that were never accepted this long after they
+	// expired or were revoked.
+	InvitationRetention = 30 * 24 * time.Hour
+	// OutboxRetention keeps the redacted copy of sent email.
+	OutboxRetention = 2 * 365 * 24 * time.Hour
+	// IdempotencyRetention keeps stored responses to Idempotency-Key requests.
+	IdempotencyRetention = 24 * time.Hour
+)
+
+// PruneResult counts the rows PruneExpired deleted, by table.
+type PruneResult map[string]int64
+
+// PruneExpired deletes what is past its retention at now: failed-login counters whose window
+// ended, refresh tokens past expiry, email tokens and unaccepted invitations 30 days after
+// they closed, stored idempotent responses after a day, and outbox copies after two years.
+// Each statement is a set-based delete over an indexed column.
+func PruneExpired(ctx context.Context, db *gorm.DB, now time.Time) (PruneResult, error) {
+	res := PruneResult{}
+	n, err := DeleteStaleLoginCounters(ctx, db, now)
+	if err != nil {
+		return res, err
+	}
+	res["login_throttle"] = n
+	steps := []struct {
+		table, where string
+		arg          time.Time
+	}{
+		{"refresh_tokens", "expires_at < ?", now},
+		{"user_tokens", "expires_at < ?", now.Add(-UserTokenRetention)},
+		{"org_member_invitations", "accepted_at IS NULL AND coalesce(revoked_at, expires_at) < ?", now.Add(-InvitationRetention)},
+		{"idempotency_keys", "created_at < ?", now.Add(-IdempotencyRetention)},
+		{"outbox", "created_at < ?", now.Add(-OutboxRetention)},
+	}
+	for _, st := range steps {
+		r := db.WithContext(ctx).Exec("DELETE FROM "+st.table+" WHERE "+st.where, st.arg)
+		if r.Error != nil {
+			return res, translate(r.Error)
+		}
+		res[st.table] = r.RowsAffected
+	}
+	return res, nil
+}
