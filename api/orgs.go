@@ -14,7 +14,7 @@ import (
 // orgRoutes registers orgs, their members, member invitations, API keys, and the platform
 // admin's approval of orgs. Every route with {orgID} goes through orgAccess (authz.go).
 func (s *Server) orgRoutes(g *echo.Group) {
-	g.POST("/orgs", s.createOrg)
+	g.POST("/orgs", s.createOrg, s.idempotent)
 	g.GET("/orgs", s.listOrgs)
 	g.GET("/orgs/:orgID", s.getOrg)
 	g.PATCH("/orgs/:orgID", s.updateOrg)
@@ -23,7 +23,7 @@ func (s *Server) orgRoutes(g *echo.Group) {
 	g.PATCH("/orgs/:orgID/members/:userID", s.updateMember)
 	g.DELETE("/orgs/:orgID/members/:userID", s.removeMember)
 
-	g.POST("/orgs/:orgID/member-invitations", s.createMemberInvitation)
+	g.POST("/orgs/:orgID/member-invitations", s.createMemberInvitation, s.idempotent)
 	g.GET("/orgs/:orgID/member-invitations", s.listMemberInvitations)
 	g.DELETE("/orgs/:orgID/member-invitations/:invitationID", s.revokeMemberInvitation)
 	g.POST("/org-invitations/accept", s.acceptMemberInvitation)
