@@ -4,7 +4,7 @@ GO ?= go
 DATA ?= .data
 PKGS := ./...
 
-.PHONY: help run test lint fmt bench migrate build db-up db-down
+.PHONY: help run test lint fmt fuzz bench migrate build db-up db-down
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -21,10 +21,14 @@ build: ## Build bin/aalscert.
 lint: ## go vet, gofmt check and staticcheck.
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 $(PKGS)
 
 fmt: ## gofmt every Go file.
 	gofmt -w $$(git ls-files '*.go')
+
+fuzz: ## Fuzz the parsers of outside input, 20 s each (FUZZTIME=…).
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime $${FUZZTIME:-20s} ./authtoken
+	$(GO) test -run '^$$' -fuzz FuzzParseSMTPURL -fuzztime $${FUZZTIME:-20s} ./mail
 
 bench: ## Run the benchmarks in bench/ against a throwaway PostgreSQL.
 	@bash scripts/with-test-db.sh $(GO) test -run '^$$' -bench . -benchmem ./bench/...
