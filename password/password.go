@@ -6,6 +6,7 @@ package password
 import (
 	"bufio"
 	_ "embed"
+	"runtime"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -23,13 +24,21 @@ const MaxLength = 256
 // for a login to take tens of milliseconds on a small server.
 var params = &argon2id.Params{Memory: 64 * 1024, Iterations: 2, Parallelism: 2, SaltLength: 16, KeyLength: 32}
 
+// slots bounds how many hashes run at once: each takes 64 MiB, so a burst of sign-ins (a
+// hospital's shift change) queues briefly instead of exhausting memory.
+var slots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
 // Hash returns the PHC-formatted argon2id hash of pw.
 func Hash(pw string) (string, error) {
+	slots <- struct{}{}
+	defer func() { <-slots }()
 	return argon2id.CreateHash(pw, params)
 }
 
 // Verify reports whether pw matches hash. A malformed hash is an error.
 func Verify(pw, hash string) (bool, error) {
+	slots <- struct{}{}
+	defer func() { <-slots }()
 	return argon2id.ComparePasswordAndHash(pw, hash)
 }
 
