@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -176,4 +177,45 @@ func TestInTxJoinsRiver(t *testing.T) {
 		t.Errorf("rolled-back jobs = %d, want 0", got)
 	}
 	var _ pgx.Tx // the Conn side is a real pgx.Tx
+}
+
+// TestGormAndRiverShareOnePool proves GORM draws its connections from the pgx pool River
+// uses: with every pool connection held, a GORM query cannot get one.
+func TestGormAndRiverShareOnePool(t *testing.T) {
+	t.Parallel()
+	migrated := pgtest.New(t)
+	db, err := models.Open(t.Context(), migrated.Pool.Config().ConnString(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.Gorm.Raw("SELECT 1").Scan(&n).Error; err != nil || n != 1 {
+		t.Fatalf("gorm query = %d, %v", n, err)
+	}
+	before := db.Pool.Stat().AcquireCount()
+	if err := db.Gorm.Raw("SELECT 1").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	// database/sql may keep an idle connection; either way a GORM query used the pool or
+	// holds one of its connections. Hold every connection the pool has left.
+	db.SQL.SetMaxIdleConns(0)
+	c1, err := db.Pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Release()
+	c2, err := db.Pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Release()
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if err := db.Gorm.WithContext(ctx).Raw("SELECT 1").Scan(&n).Error; err == nil {
+		t.Fatal("GORM ran a query while every pool connection was held: it has connections of its own")
+	}
+	if db.Pool.Stat().AcquireCount() <= before {
+		t.Errorf("pool acquire count did not grow with GORM queries")
+	}
 }
