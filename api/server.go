@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/aalscert/aalscert/authtoken"
+	"github.com/aalscert/aalscert/billing"
 	"github.com/aalscert/aalscert/masterkey"
 	"github.com/aalscert/aalscert/models"
 )
@@ -39,6 +40,7 @@ type Deps struct {
 	Tokens   *authtoken.Issuer
 	Keyring  *masterkey.Keyring
 	Jobs     *river.Client[pgx.Tx]
+	Billing  *billing.Client // Stripe; nil or without a key: offline payments only
 	Registry *prometheus.Registry
 	Now      func() time.Time
 }
@@ -51,6 +53,7 @@ type Server struct {
 	tokens  *authtoken.Issuer
 	keyring *masterkey.Keyring
 	jobs    *river.Client[pgx.Tx]
+	billing *billing.Client
 	now     func() time.Time
 	echo    *echo.Echo
 	metrics *metrics
@@ -67,7 +70,7 @@ func New(cfg Config, d Deps) *Server {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, db: d.DB, log: d.Log, tokens: d.Tokens, keyring: d.Keyring, jobs: d.Jobs, now: d.Now}
+	s := &Server{cfg: cfg, db: d.DB, log: d.Log, tokens: d.Tokens, keyring: d.Keyring, jobs: d.Jobs, billing: d.Billing, now: d.Now}
 	s.metrics = newMetrics(d.Registry, d.DB)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

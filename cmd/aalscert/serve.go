@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/aalscert/aalscert/api"
+	"github.com/aalscert/aalscert/billing"
 	"github.com/aalscert/aalscert/jobs"
 	"github.com/aalscert/aalscert/mail"
 	"github.com/aalscert/aalscert/models"
@@ -87,11 +88,15 @@ func (a *app) prepare(ctx context.Context, out io.Writer, runWorkers bool) error
 	if !cfg.StripeEnabled() {
 		log.Info("Stripe is not configured: offline payments only")
 	}
+	pay := billing.New(billing.Config{
+		SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIURL: cfg.StripeAPIURL,
+		SuccessURL: cfg.AppURL + "/checkout/success?order={ORDER_ID}", CancelURL: cfg.AppURL + "/checkout/cancel?order={ORDER_ID}",
+	})
 	reg := prometheus.NewRegistry()
 	a.api = api.New(api.Config{
 		Env: cfg.Env, PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.proxies,
 		AdminMFA: cfg.Production(), MailFrom: cfg.MailFrom,
-	}, api.Deps{DB: db, Log: log, Tokens: tokens, Keyring: kr, Jobs: a.jobs, Registry: reg, Now: time.Now})
+	}, api.Deps{DB: db, Log: log, Tokens: tokens, Keyring: kr, Jobs: a.jobs, Billing: pay, Registry: reg, Now: time.Now})
 	return nil
 }
 
