@@ -117,7 +117,7 @@ func authResetToken(t testing.TB, e *env, addr string) string {
 
 // withTrustedProxy believes X-Forwarded-For from the test client's address, so a test can
 // sign in from several client addresses.
-func withTrustedProxy(c *api.Config) {
+func withTrustedProxy(c *api.Config, _ *api.Deps) {
 	_, n, _ := net.ParseCIDR("192.0.2.0/24")
 	c.TrustedProxies = []*net.IPNet{n}
 }

@@ -54,11 +54,11 @@ type env struct {
 	tokens  *authtoken.Issuer
 }
 
-// envOption adjusts the configuration before the server is built.
-type envOption func(*api.Config)
+// envOption adjusts the configuration and the services before the server is built.
+type envOption func(*api.Config, *api.Deps)
 
 // withAdminMFA makes platform-admin routes require TOTP, as in production.
-func withAdminMFA(c *api.Config) { c.AdminMFA = true }
+func withAdminMFA(c *api.Config, _ *api.Deps) { c.AdminMFA = true }
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
@@ -78,10 +78,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	cfg := api.Config{Env: "development", PublicURL: publicURL, AppURL: publicURL, MailFrom: "aalscert <no-reply@localhost>"}
+	deps := api.Deps{DB: db, Log: log, Tokens: tokens, Keyring: kr, Jobs: client, Now: clk.Now}
 	for _, o := range opts {
-		o(&cfg)
+		o(&cfg, &deps)
 	}
-	srv := api.New(cfg, api.Deps{DB: db, Log: log, Tokens: tokens, Keyring: kr, Jobs: client, Now: clk.Now})
+	srv := api.New(cfg, deps)
 	return &env{t: t, srv: srv, db: db, keyring: kr, clock: clk, cfg: cfg, tokens: tokens}
 }
 

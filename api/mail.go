@@ -19,6 +19,8 @@ type outgoing struct {
 	Template string         // mail template name, e.g. "verify_email"
 	Data     map[string]any // template data
 	Secrets  []string       // live tokens, redacted from the copy admins can read
+	// Attachments go only into the sealed copy that is sent, e.g. an invoice PDF.
+	Attachments []mail.Attachment
 }
 
 // sendMail records the message in the outbox and enqueues its delivery in the caller's
@@ -29,6 +31,7 @@ func (s *Server) sendMail(ctx context.Context, tx models.Tx, o outgoing) error {
 		return err
 	}
 	msg.To = o.To
+	msg.Attachments = o.Attachments
 	full, err := json.Marshal(msg)
 	if err != nil {
 		return err

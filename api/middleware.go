@@ -28,7 +28,7 @@ func (s *Server) middleware() {
 	e.Use(s.recoverPanics)
 	e.Use(s.logRequests)
 	e.Use(s.metrics.middleware)
-	e.Use(middleware.BodyLimit(s.cfg.BodyLimit))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: s.cfg.BodyLimit, Skipper: hasOwnBodyLimit}))
 	e.Use(securityHeaders)
 }
 

@@ -55,7 +55,7 @@ func TestClientAddressTrustsOnlyConfiguredProxies(t *testing.T) {
 		want string
 	}{
 		{name: "NoTrustedProxies", want: "192.0.2.10"},
-		{name: "PeerIsTrustedProxy", opts: []envOption{func(c *api.Config) { c.TrustedProxies = []*net.IPNet{proxyNet} }}, want: "203.0.113.7"},
+		{name: "PeerIsTrustedProxy", opts: []envOption{func(c *api.Config, _ *api.Deps) { c.TrustedProxies = []*net.IPNet{proxyNet} }}, want: "203.0.113.7"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,4 +19,8 @@ func (s *Server) routes() {
 	s.meRoutes(v1)   // me.go: profile, export, TOTP
 	s.orgRoutes(v1)  // orgs.go: orgs, members, invitations, API keys, approval
 	s.mailRoutes(v1) // outbox.go: the admin outbox
+	s.billingRoutes(v1)
+	s.checkoutPageRoutes(e)
+	s.enrollmentRoutes(v1)
+	s.courseRoutes(v1) // courses.go: catalog, admin course edits; external_credentials.go
 }

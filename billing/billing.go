@@ -3,13 +3,14 @@
 package billing
 
 import (
-	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stripe/stripe-go/v76"
-	"gorm.io/gorm"
+	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/aalscert/aalscert/models"
 )
@@ -21,56 +22,69 @@ type Config struct {
 	APIURL        string // Stripe's API base; stripe-mock's in tests
 	SuccessURL    string // where Checkout sends the buyer after paying; {ORDER_ID} is replaced
 	CancelURL     string // where Checkout sends the buyer who gives up; {ORDER_ID} is replaced
+	// Log receives failed Stripe calls (never the keys); slog.Default() when nil.
+	Log *slog.Logger
 }
 
 // Client calls Stripe. A nil *Client or one without a key is disabled.
 type Client struct {
 	cfg Config
+	api *client.API
+	log *slog.Logger
 }
 
-// New returns a client for cfg.
-func New(cfg Config) *Client { return &Client{cfg: cfg} }
+// callTimeout bounds each attempt of a Stripe API call, so a stalled connection cannot hold a
+// buyer's request for long; the request's context bounds the whole call.
+const callTimeout = 20 * time.Second
+
+// New returns a client for cfg. The Stripe client is its own (never stripe-go's global key
+// or backends), so several clients can live in one process, e.g. in tests.
+func New(cfg Config) *Client {
+	c := &Client{cfg: cfg, log: cfg.Log}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if cfg.SecretKey == "" {
+		return c
+	}
+	bc := &stripe.BackendConfig{
+		HTTPClient: &http.Client{Timeout: callTimeout},
+		// stripe-go logs to stderr by default; failures reach our log through the errors.
+		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
+		MaxNetworkRetries: stripe.Int64(2),
+	}
+	if cfg.APIURL != "" {
+		bc.URL = stripe.String(cfg.APIURL)
+	}
+	api := stripe.GetBackendWithConfig(stripe.APIBackend, bc)
+	c.api = client.New(cfg.SecretKey, &stripe.Backends{
+		API:     api,
+		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, &stripe.BackendConfig{LeveledLogger: bc.LeveledLogger, URL: bc.URL}),
+		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, &stripe.BackendConfig{LeveledLogger: bc.LeveledLogger, URL: bc.URL}),
+	})
+	return c
+}
 
 // Enabled reports whether card payments are configured.
 func (c *Client) Enabled() bool { return c != nil && c.cfg.SecretKey != "" }
 
+// APIVersion is the Stripe API version this build speaks, pinned by stripe-go. The webhook
+// endpoint in the Stripe dashboard must be created with it (see VerifyEvent).
+const APIVersion = stripe.APIVersion
+
 // ErrUnavailable means Stripe could not be reached or refused the call; retry later.
 var ErrUnavailable = models.NewError("payment-provider-unavailable", models.ErrConflict, "the card payment provider is unavailable; try again shortly")
 
-// CheckoutRequest describes a Checkout Session for one order.
-type CheckoutRequest struct {
-	OrderID    uuid.UUID
-	Email      string // prefilled customer email
-	Name       string // line item name, e.g. "AALS — initial certification"
-	UnitAmount int64  // cents
-	Currency   string
-	Quantity   int64
-}
+// errDisabled is returned by calls on a client without a secret key.
+var errDisabled = fmt.Errorf("%w: card payments are not configured", ErrUnavailable)
 
-// CreateCheckoutSession makes a Checkout Session (mode payment) for the order and returns its
-// ID and URL.
-func (c *Client) CreateCheckoutSession(ctx context.Context, r CheckoutRequest) (id, url string, err error) {
-	return "", "", errors.New("billing: checkout not implemented yet")
-}
-
-// Refund refunds amount cents of a payment intent and returns the Stripe refund ID.
-func (c *Client) Refund(ctx context.Context, paymentIntentID string, amount int64, idempotencyKey string) (string, error) {
-	return "", errors.New("billing: refunds not implemented yet")
-}
-
-// VerifyEvent checks the Stripe-Signature of a webhook body and returns the event.
-func (c *Client) VerifyEvent(body []byte, signature string) (stripe.Event, error) {
-	return stripe.Event{}, errors.New("billing: webhooks not implemented yet")
-}
-
-// Outcome says what handling an event did.
-type Outcome struct {
-	Duplicate bool          // the event ID was processed before; nothing changed
-	Order     *models.Order // the order the event concerned, if any
-	NewlyPaid bool          // the order became paid (send a receipt)
-}
-
-// HandleEvent applies a verified event inside tx, at most once per event ID.
-func HandleEvent(ctx context.Context, tx *gorm.DB, ev stripe.Event, now time.Time) (*Outcome, error) {
-	return nil, errors.New("billing: events not implemented yet")
+// unavailable wraps a failed Stripe call as ErrUnavailable, keeping the cause for the log,
+// and logs it with Stripe's request ID (never the key).
+func (c *Client) unavailable(op string, err error, attrs ...any) error {
+	var se *stripe.Error
+	if errors.As(err, &se) {
+		attrs = append(attrs, "stripe_status", se.HTTPStatusCode, "stripe_code", se.Code, "stripe_request_id", se.RequestID)
+	}
+	c.log.Warn("Stripe call failed", append([]any{"op", op, "err", err}, attrs...)...)
+	return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 }

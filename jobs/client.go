@@ -42,6 +42,7 @@ func NewClient(d Deps, cfg Config) (*river.Client[pgx.Tx], error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &SendEmailWorker{deps: d})
 	river.AddWorker(workers, &PruneWorker{deps: d})
+	river.AddWorker(workers, &LapseEnrollmentsWorker{deps: d})
 
 	rc := &river.Config{Logger: d.Log, Workers: workers}
 	if cfg.RunWorkers {

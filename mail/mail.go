@@ -21,6 +21,15 @@ type Message struct {
 	Text    string            `json:"text"`
 	HTML    string            `json:"html"`
 	Headers map[string]string `json:"headers,omitempty"`
+	// Attachments travel with the sealed copy only; the stored, readable copy lists none.
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Attachment is a file sent with a message, e.g. an invoice PDF.
+type Attachment struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"` // e.g. application/pdf
+	Data        []byte `json:"data"`
 }
 
 // Render renders the named template (templates/<name>.subject, .txt and .html) with data.

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	netmail "net/mail"
 	"net/url"
 	"slices"
@@ -276,7 +278,26 @@ func (s *SMTPSender) build(m Message) (*gomail.Msg, error) {
 	if m.HTML != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	}
+	for _, a := range m.Attachments {
+		if err := attach(msg, a); err != nil {
+			return nil, err
+		}
+	}
 	return msg, nil
+}
+
+// attach adds a to msg, which then becomes multipart/mixed: the text and HTML alternatives
+// first, then the files.
+func attach(msg *gomail.Msg, a Attachment) error {
+	if a.Filename == "" || strings.ContainsAny(a.Filename, "\r\n\"/\\") {
+		return fmt.Errorf("attachment name %q is empty or has a line break, quote or slash", a.Filename)
+	}
+	ct, _, err := mime.ParseMediaType(a.ContentType)
+	if err != nil {
+		return fmt.Errorf("attachment %s: content type %q: %w", a.Filename, a.ContentType, err)
+	}
+	msg.AttachReadSeeker(a.Filename, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(ct)))
+	return nil
 }
 
 // checkHeader rejects header names that are not RFC 5322 field names or that the sender sets

@@ -128,3 +128,10 @@ func endEnrollmentOfOrder(ctx context.Context, tx *gorm.DB, orderID uuid.UUID, s
 		SET status = ?, ended_at = ?, end_reason = ?, updated_at = ?
 		WHERE order_id = ? AND status IN ('pending_payment', 'active')`, status, now, reason, now, orderID).Error)
 }
+
+// LockHolderName locks the user's name at their first enrollment (a credential will carry
+// it; later changes go through a name-change request). A name locked before stays as it was.
+func LockHolderName(ctx context.Context, db *gorm.DB, userID uuid.UUID, now time.Time) error {
+	return translate(db.WithContext(ctx).Exec(`UPDATE users SET name_locked_at = ?, updated_at = ?
+		WHERE id = ? AND name_locked_at IS NULL`, now, now, userID).Error)
+}

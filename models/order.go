@@ -152,3 +152,43 @@ func ListOrders(ctx context.Context, db *gorm.DB, f OrderFilter) ([]Order, *Curs
 	rows, next := cut(f.Page, rows, func(o Order) Cursor { return Cursor{Time: o.CreatedAt, ID: o.ID.String()} })
 	return rows, next, nil
 }
+
+// FindOrdersByID returns the orders with the given IDs, keyed by ID; missing ones are absent.
+// The invoice PDFs are not loaded.
+func FindOrdersByID(ctx context.Context, db *gorm.DB, ids []uuid.UUID) (map[uuid.UUID]Order, error) {
+	out := make(map[uuid.UUID]Order, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []Order
+	if err := db.WithContext(ctx).Omit("invoice_pdf").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	for _, o := range rows {
+		out[o.ID] = o
+	}
+	return out, nil
+}
+
+// SetInvoicePDF stores the invoice document of the order.
+func SetInvoicePDF(ctx context.Context, db *gorm.DB, id uuid.UUID, pdf []byte) error {
+	return translate(db.WithContext(ctx).Model(&Order{}).Where("id = ?", id).
+		Updates(map[string]any{"invoice_pdf": pdf, "updated_at": gorm.Expr("now()")}).Error)
+}
+
+// FindInvoicePDF returns the order's invoice number and document. It returns ErrNotFound if
+// the order does not exist or has no invoice.
+func FindInvoicePDF(ctx context.Context, db *gorm.DB, id uuid.UUID) (number string, pdf []byte, err error) {
+	var row struct {
+		InvoiceNumber *string
+		InvoicePDF    []byte `gorm:"column:invoice_pdf"`
+	}
+	err = db.WithContext(ctx).Model(&Order{}).Select("invoice_number, invoice_pdf").Where("id = ?", id).Take(&row).Error
+	if err != nil {
+		return "", nil, translate(err)
+	}
+	if row.InvoiceNumber == nil || len(row.InvoicePDF) == 0 {
+		return "", nil, ErrNotFound
+	}
+	return *row.InvoiceNumber, row.InvoicePDF, nil
+}

@@ -9,13 +9,18 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/aalscert/aalscert/content"
 	"github.com/aalscert/aalscert/models"
 	"github.com/aalscert/aalscert/password"
 )
 
-// seed creates what a new deployment needs: the platform admin. A generated password is
-// written to out (the terminal) once, never to the logs.
+// seed creates what a new deployment needs: the course catalog (courses missing from the
+// database only, so admin edits survive restarts) and the platform admin. A generated
+// password is written to out (the terminal) once, never to the logs.
 func seed(ctx context.Context, db *models.DB, cfg *Config, out io.Writer, now time.Time) error {
+	if _, err := content.SeedCourses(ctx, db.Gorm); err != nil {
+		return fmt.Errorf("seed courses: %w", err)
+	}
 	_, err := models.FindUserByEmail(ctx, db.Gorm, cfg.AdminEmail)
 	if err == nil {
 		return nil
