@@ -66,8 +66,8 @@ type subject struct {
 func HandleEvent(ctx context.Context, tx *gorm.DB, ev stripe.Event, now time.Time) (*Outcome, error) {
 	sub := readSubject(ev)
 	if sub.pi != "" {
-		err := tx.WithContext(ctx).Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, "stripe-payment-intent:"+sub.pi).Error
-		if err != nil {
+		// Taken before the order row, so events about one intent queue in one order.
+		if err := models.LockPaymentIntent(ctx, tx, sub.pi); err != nil {
 			return nil, fmt.Errorf("lock payment intent %s: %w", sub.pi, err)
 		}
 	}

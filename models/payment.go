@@ -38,6 +38,9 @@ const (
 // recorded (Stripe events out of order) records the payment and releases nothing. A payment
 // intent with a stored refund state gets that refund applied at once.
 func MarkOrderPaid(ctx context.Context, tx *gorm.DB, id uuid.UUID, p Payment) (*PaymentOutcome, error) {
+	if err := LockPaymentIntent(ctx, tx, p.StripePaymentIntentID); err != nil {
+		return nil, err
+	}
 	o, err := LockOrder(ctx, tx, id)
 	if err != nil {
 		return nil, err
@@ -87,6 +90,17 @@ func MarkOrderPaid(ctx context.Context, tx *gorm.DB, id uuid.UUID, p Payment) (*
 		}
 	}
 	return out, nil
+}
+
+// LockPaymentIntent serializes, until the transaction ends, everything done about one Stripe
+// payment intent. Without it a payment and a refund report for an intent not yet linked to
+// its order could each miss the other. Taking it twice in one transaction is fine.
+func LockPaymentIntent(ctx context.Context, tx *gorm.DB, pi string) error {
+	if pi == "" {
+		return nil
+	}
+	err := tx.WithContext(ctx).Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, "stripe-payment-intent:"+pi).Error
+	return translate(err)
 }
 
 // AcceptPurchaseOrder releases a pending order's enrollment or seats on credit and gives it
@@ -173,6 +187,9 @@ func RecordRefund(ctx context.Context, tx *gorm.DB, o *Order, total int, now tim
 // payment is recorded. It returns the order it applied to (nil if none is known yet) and
 // whether the order became fully refunded.
 func ApplyStripeRefund(ctx context.Context, tx *gorm.DB, pi string, total int, now time.Time) (*Order, bool, error) {
+	if err := LockPaymentIntent(ctx, tx, pi); err != nil {
+		return nil, false, err
+	}
 	err := tx.WithContext(ctx).Exec(`INSERT INTO stripe_refund_states (payment_intent_id, amount_refunded, updated_at)
 		VALUES (?, ?, ?) ON CONFLICT (payment_intent_id) DO UPDATE
 		SET amount_refunded = GREATEST(stripe_refund_states.amount_refunded, EXCLUDED.amount_refunded), updated_at = EXCLUDED.updated_at`,

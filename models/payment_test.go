@@ -225,3 +225,75 @@ func TestOneOpenEnrollmentPerCourse(t *testing.T) {
 		t.Fatalf("created %d (rows %d, orders %d), want exactly one of each", ok, n, orders)
 	}
 }
+
+// TestPaymentAndRefundReportInterleaved holds the first of a payment and a full refund report
+// for one new payment intent open while the second runs, in both orders: the refund is
+// applied either way and the enrollment ends cancelled.
+func TestPaymentAndRefundReportInterleaved(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t)
+	ctx := context.Background()
+	pay := func(o *models.Order, pi string) func(*gorm.DB) error {
+		return func(tx *gorm.DB) error {
+			_, err := models.MarkOrderPaid(ctx, tx, o.ID, models.Payment{Method: models.PayCard, StripePaymentIntentID: pi, At: t0})
+			return err
+		}
+	}
+	refund := func(o *models.Order, pi string) func(*gorm.DB) error {
+		return func(tx *gorm.DB) error {
+			_, _, err := models.ApplyStripeRefund(ctx, tx, pi, o.Amount, t0)
+			return err
+		}
+	}
+	for _, order := range []string{"PaymentFirst", "RefundFirst"} {
+		t.Run(order, func(t *testing.T) {
+			buyer, _ := payFixture(t, d.Gorm)
+			e, o := newEnrollmentOrder(t, d.Gorm, buyer)
+			pi := "pi_" + uuid.NewString()
+			first, second := pay(o, pi), refund(o, pi)
+			if order == "RefundFirst" {
+				first, second = second, first
+			}
+			tx1 := d.Gorm.Begin()
+			if err := first(tx1); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- d.Gorm.Transaction(second) }()
+			// Let the second run as far as it can: to its end, or to a lock wait.
+			waitUntil(t, func() bool {
+				select {
+				case err := <-done:
+					done <- err
+					return true
+				default:
+				}
+				var waiting int
+				d.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&waiting)
+				return waiting > 0
+			})
+			if err := tx1.Commit().Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			got, _ := models.FindOrder(ctx, d.Gorm, o.ID)
+			if got.Status != models.OrderRefunded || enrollmentStatus(t, d.Gorm, e.ID) != models.EnrollmentCancelled {
+				t.Fatalf("order %s, enrollment %s; want refunded and cancelled", got.Status, enrollmentStatus(t, d.Gorm, e.ID))
+			}
+		})
+	}
+}
+
+// waitUntil polls cond until it holds, failing the test after 10 s.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached within 10 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
