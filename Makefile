@@ -29,6 +29,8 @@ fmt: ## gofmt every Go file.
 fuzz: ## Fuzz the parsers of outside input, 20 s each (FUZZTIME=…).
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime $${FUZZTIME:-20s} ./authtoken
 	$(GO) test -run '^$$' -fuzz FuzzParseSMTPURL -fuzztime $${FUZZTIME:-20s} ./mail
+	$(GO) test -run '^$$' -fuzz FuzzVerifyEvent -fuzztime $${FUZZTIME:-20s} ./billing
+	@bash scripts/with-test-db.sh $(GO) test -run '^$$' -fuzz FuzzHandleWebhookBody -fuzztime $${FUZZTIME:-20s} ./api
 
 bench: ## Run the benchmarks in bench/ against a throwaway PostgreSQL.
 	@bash scripts/with-test-db.sh $(GO) test -run '^$$' -bench . -benchmem ./bench/...

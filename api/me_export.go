@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/aalscert/aalscert/models"
@@ -19,6 +20,10 @@ type exportResponse struct {
 	MemberInvitations []invitationResponse `json:"member_invitations"`
 	Sessions          []sessionResponse    `json:"sessions"`
 	Emails            []sentEmailResponse  `json:"emails"`
+	Enrollments       []enrollmentResponse `json:"enrollments"`
+	Orders            []orderResponse      `json:"orders"`
+	// Outside cards, without the files (GET /v1/me/external-credentials/{id}/file has each).
+	ExternalCredentials []externalCredentialResponse `json:"external_credentials"`
 }
 
 // sessionResponse is one sign-in (a refresh token), without the token.
@@ -59,7 +64,22 @@ func (s *Server) exportMe(c echo.Context) error {
 		MemberInvitations: convert(x.Invitations, func(i models.MemberInvitation) invitationResponse { return newInvitationResponse(i, now) }),
 		Sessions:          convert(x.Sessions, newSessionResponse),
 		Emails:            convert(x.Emails, newSentEmailResponse),
+		Orders:            convert(x.Orders, func(o models.Order) orderResponse { return newOrderResponse(&o) }),
+		ExternalCredentials: convert(x.Cards, func(ec models.ExternalCredential) externalCredentialResponse {
+			return newExternalCredentialResponse(&ec)
+		}),
 	}
+	orders := map[uuid.UUID]*models.Order{}
+	for i := range x.Orders {
+		orders[x.Orders[i].ID] = &x.Orders[i]
+	}
+	out.Enrollments = convert(x.Enrollments, func(e models.Enrollment) enrollmentResponse {
+		var o *models.Order
+		if e.OrderID != nil {
+			o = orders[*e.OrderID]
+		}
+		return newEnrollmentResponse(&e, o, "")
+	})
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="aalscert-export.json"`)
 	return c.JSON(http.StatusOK, out)
 }

@@ -235,3 +235,54 @@ func TestExportListsInvitationsToMyAddress(t *testing.T) {
 		t.Errorf("emails = %+v, want the invitation", x.Emails)
 	}
 }
+
+// TestExportIncludesEnrollmentsOrdersAndCards checks that the export carries what the user
+// bought and uploaded, and never the uploaded file itself.
+func TestExportIncludesEnrollmentsOrdersAndCards(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.seedCourses(t)
+	_, tok := e.user(t, "buyer@h.test")
+	r := e.do(t, req{method: "POST", path: "/v1/enrollments", token: tok, body: map[string]string{"course": "AALS", "offering": "initial"}})
+	if r.Code != 201 {
+		t.Fatalf("enroll = %d %s", r.Code, r.Body)
+	}
+	var enrolled struct {
+		ID    string `json:"id"`
+		Order struct {
+			ID string `json:"id"`
+		} `json:"order"`
+	}
+	r.decode(t, &enrolled)
+	card := e.uploadCard(t, tok, nil)
+
+	var x struct {
+		Enrollments []struct {
+			ID    string `json:"id"`
+			Order *struct {
+				ID string `json:"id"`
+			} `json:"order"`
+		} `json:"enrollments"`
+		Orders []struct {
+			ID     string `json:"id"`
+			Amount int    `json:"amount"`
+		} `json:"orders"`
+		Cards []struct {
+			ID string `json:"id"`
+		} `json:"external_credentials"`
+	}
+	exp := e.do(t, req{method: "GET", path: "/v1/me/export", token: tok})
+	exp.decode(t, &x)
+	if len(x.Enrollments) != 1 || x.Enrollments[0].ID != enrolled.ID || x.Enrollments[0].Order == nil || x.Enrollments[0].Order.ID != enrolled.Order.ID {
+		t.Errorf("enrollments = %+v, want %s with its order", x.Enrollments, enrolled.ID)
+	}
+	if len(x.Orders) != 1 || x.Orders[0].ID != enrolled.Order.ID || x.Orders[0].Amount <= 0 {
+		t.Errorf("orders = %+v, want the enrollment's order", x.Orders)
+	}
+	if len(x.Cards) != 1 || x.Cards[0].ID != card.ID {
+		t.Errorf("external credentials = %+v, want the uploaded card %s", x.Cards, card.ID)
+	}
+	if strings.Contains(string(exp.Body), "file_data") || strings.Contains(string(exp.Body), "%PDF") {
+		t.Error("export carries the uploaded file")
+	}
+}

@@ -15,6 +15,9 @@ type UserExport struct {
 	Invitations []MemberInvitation // invitations to join an org sent to the user's address
 	Sessions    []ExportSession
 	Emails      []ExportEmail
+	Enrollments []Enrollment
+	Orders      []Order              // orders the user placed, without invoice PDFs
+	Cards       []ExternalCredential // outside cards the user uploaded, without the files
 }
 
 // ExportSession is a sign-in (one refresh token) without its hash.
@@ -52,6 +55,15 @@ func ExportUser(ctx context.Context, db *gorm.DB, u *User) (*UserExport, error) 
 		Select("id, created_at, expires_at, used_at, revoked_at, user_agent, client_ip").Where("user_id = ?", u.ID).
 		Order("created_at DESC").Order("id DESC").Scan(&out.Sessions).Error
 	if err != nil {
+		return nil, translate(err)
+	}
+	if err = db.Where("user_id = ?", u.ID).Order("created_at DESC").Find(&out.Enrollments).Error; err != nil {
+		return nil, translate(err)
+	}
+	if err = db.Omit("invoice_pdf").Where("buyer_id = ?", u.ID).Order("created_at DESC").Find(&out.Orders).Error; err != nil {
+		return nil, translate(err)
+	}
+	if err = db.Omit("file_data").Where("user_id = ?", u.ID).Order("created_at DESC").Find(&out.Cards).Error; err != nil {
 		return nil, translate(err)
 	}
 	err = db.Table("outbox").
