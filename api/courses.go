@@ -150,7 +150,7 @@ func (s *Server) listCourses(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	now := s.now()
+	now := s.today()
 	return c.JSON(http.StatusOK, newList(cs, nil, func(m models.Course) courseResponse { return newCourseResponse(&m, now) }))
 }
 
@@ -160,7 +160,7 @@ func (s *Server) getCourse(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, newCourseResponse(m, s.now()))
+	return c.JSON(http.StatusOK, newCourseResponse(m, s.today()))
 }
 
 // updateCourse handles PATCH /v1/admin/courses/{code}: a platform admin changes a course's
@@ -190,7 +190,7 @@ func (s *Server) updateCourse(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, newCourseResponse(after, s.now()))
+	return c.JSON(http.StatusOK, newCourseResponse(after, s.today()))
 }
 
 // courseUpdateInput is the body of PATCH /v1/admin/courses/{code}; absent fields are left

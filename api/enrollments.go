@@ -81,7 +81,7 @@ func (s *Server) createEnrollment(c echo.Context) error {
 	}
 	now := s.now()
 	if off.Kind == models.OfferingRenewal {
-		if err := models.CheckRenewalEligibility(ctx(c), s.db.Gorm, u.ID, course, now); err != nil {
+		if err := models.CheckRenewalEligibility(ctx(c), s.db.Gorm, u.ID, course, s.today()); err != nil {
 			return err
 		}
 	}

@@ -31,6 +31,9 @@ type Config struct {
 	AdminMFA bool
 	// MailFrom is the sender of every email.
 	MailFrom string
+	// Location is the issuer's time zone (AALS_TIMEZONE): expiry days and renewal windows
+	// are counted on its calendar. Nil means UTC.
+	Location *time.Location
 }
 
 // Deps are the services the API uses.
@@ -63,6 +66,9 @@ type Server struct {
 func New(cfg Config, d Deps) *Server {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
 	}
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = "1M"
@@ -100,6 +106,9 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)
 }
+
+// today returns now on the issuer's calendar.
+func (s *Server) today() time.Time { return s.now().In(s.cfg.Location) }
 
 // ctx returns the request's context.
 func ctx(c echo.Context) context.Context { return c.Request().Context() }

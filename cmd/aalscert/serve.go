@@ -95,7 +95,7 @@ func (a *app) prepare(ctx context.Context, out io.Writer, runWorkers bool) error
 	reg := prometheus.NewRegistry()
 	a.api = api.New(api.Config{
 		Env: cfg.Env, PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.proxies,
-		AdminMFA: cfg.Production(), MailFrom: cfg.MailFrom,
+		AdminMFA: cfg.Production(), MailFrom: cfg.MailFrom, Location: cfg.location,
 	}, api.Deps{DB: db, Log: log, Tokens: tokens, Keyring: kr, Jobs: a.jobs, Billing: pay, Registry: reg, Now: time.Now})
 	return nil
 }
