@@ -79,7 +79,7 @@ func (s *Server) createEnrollment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	now := s.now()
+	now := s.now().Truncate(time.Microsecond) // as stored, so GET answers the same
 	if off.Kind == models.OfferingRenewal {
 		if err := models.CheckRenewalEligibility(ctx(c), s.db.Gorm, u.ID, course, s.today()); err != nil {
 			return err

@@ -97,7 +97,7 @@ func (s *Server) createSeatPurchase(c echo.Context) error {
 		p.Title = "Card payments unavailable"
 		return p
 	}
-	now := s.now()
+	now := s.now().Truncate(time.Microsecond) // as stored, so GET answers the same
 	o := newOrder(models.OrderSeats, sc.user().ID, &sc.Org.ID, off, *in.Quantity, now)
 	var checkoutURL string
 	err = s.db.InTx(ctx(c), func(tx models.Tx) error {
