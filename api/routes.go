@@ -22,5 +22,7 @@ func (s *Server) routes() {
 	s.billingRoutes(v1)
 	s.checkoutPageRoutes(e)
 	s.enrollmentRoutes(v1)
+	s.attemptRoutes(v1)
 	s.courseRoutes(v1) // courses.go: catalog, admin course edits; external_credentials.go
+	s.examAdminRoutes(v1)
 }

@@ -4,8 +4,14 @@
 package exam
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
+	"maps"
+	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -42,87 +48,162 @@ type FormItem struct {
 // ErrBankTooSmall means the bank has fewer live items in a domain than the form needs.
 var ErrBankTooSmall = errors.New("exam: the bank has too few items for the blueprint")
 
+// shareTolerance is how far blueprint shares may sum from 1: the same tolerance the course
+// settings are validated with, so every blueprint an admin can save can be allocated.
+const shareTolerance = 0.001
+
+// quotaPrecision is the grid quotas are rounded to before they are split into whole items
+// and remainders, so that float noise (0.1 × 30 = 3.0000000000000004) neither moves an item
+// nor breaks a tie that the domain names should break.
+const quotaPrecision = 1e9
+
 // Allocate turns a blueprint into item counts per domain for a form of n items (largest
-// remainder method, ties broken by domain name, so the result is deterministic).
+// remainder method, ties broken by domain name, so the result is deterministic). Every domain
+// of bp is in the result, with 0 if its share is too small to earn an item; the counts sum to
+// n. It fails if bp is empty, a share is not in (0, 1], the shares do not sum to 1 (within
+// 0.001), or n is negative.
 func Allocate(bp Blueprint, n int) (map[string]int, error) {
-	panic("exam.Allocate: not implemented yet")
+	if n < 0 {
+		return nil, fmt.Errorf("exam: a form cannot have %d items", n)
+	}
+	if len(bp) == 0 {
+		return nil, errors.New("exam: the blueprint has no domains")
+	}
+	domains := slices.Sorted(maps.Keys(bp))
+	sum := 0.0
+	for _, d := range domains {
+		if s := bp[d]; !(s > 0 && s <= 1) {
+			return nil, fmt.Errorf("exam: the share of %s is %v; it must be more than 0 and at most 1", d, s)
+		}
+		sum += bp[d]
+	}
+	if math.Abs(sum-1) > shareTolerance {
+		return nil, fmt.Errorf("exam: the blueprint's shares sum to %.3f; they must sum to 1", sum)
+	}
+	type remainder struct {
+		domain string
+		frac   float64
+	}
+	counts := make(map[string]int, len(domains))
+	rems := make([]remainder, 0, len(domains))
+	left := n
+	for _, d := range domains {
+		// Dividing by the sum makes the quotas add up to n even when the shares are off by
+		// the tolerance.
+		quota := math.Round(bp[d]/sum*float64(n)*quotaPrecision) / quotaPrecision
+		whole := math.Floor(quota)
+		counts[d] = int(whole)
+		left -= int(whole)
+		rems = append(rems, remainder{d, quota - whole})
+	}
+	// Stable, so equal remainders keep the domain-name order.
+	slices.SortStableFunc(rems, func(a, b remainder) int { return cmp.Compare(b.frac, a.frac) })
+	for i := 0; i < left && i < len(rems); i++ {
+		counts[rems[i].domain]++
+	}
+	return counts, nil
 }
 
-// Assemble draws a form of n items from bank following bp: per domain, items the learner has
-// not seen (seen[itemID]) first, then the least recently... any seen ones only where the
-// domain has too few unseen; items and each item's options are shuffled with rng. It returns
-// ErrBankTooSmall if a domain has fewer items than its allocation.
+// Assemble draws a form of n items from bank following bp. Per domain it takes items the
+// learner has not seen (seen[itemID]) first, chosen at random; seen items are drawn, at
+// random, only to fill the domain's allocation when it has too few unseen ones. The chosen
+// items are then shuffled across the whole form and each item's options are shuffled, all
+// with rng, so the same bank, seen set and rng state give the same form whatever the order of
+// bank. No item appears twice, even if bank lists it twice. Items of domains that are not in
+// bp are never drawn. It returns an error wrapping ErrBankTooSmall that names every domain
+// with fewer items than its allocation, and Allocate's error for a bad blueprint. rng must
+// not be nil.
 func Assemble(bank []Item, bp Blueprint, n int, seen map[string]bool, rng *rand.Rand) ([]FormItem, error) {
-	panic("exam.Assemble: not implemented yet")
+	alloc, err := Allocate(bp, n)
+	if err != nil {
+		return nil, err
+	}
+	pools := poolsByDomain(bank, bp)
+	domains := slices.Sorted(maps.Keys(alloc))
+	var short []string
+	for _, d := range domains {
+		if have, need := len(pools[d]), alloc[d]; have < need {
+			short = append(short, fmt.Sprintf("%s has %d items, the form needs %d", d, have, need))
+		}
+	}
+	if len(short) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrBankTooSmall, strings.Join(short, "; "))
+	}
+	chosen := make([]*Item, 0, n)
+	for _, d := range domains {
+		chosen = append(chosen, draw(pools[d], alloc[d], seen, rng)...)
+	}
+	rng.Shuffle(len(chosen), func(i, j int) { chosen[i], chosen[j] = chosen[j], chosen[i] })
+	form := make([]FormItem, len(chosen))
+	for i, it := range chosen {
+		opts := make([]string, len(it.Options))
+		for j, o := range it.Options {
+			opts[j] = o.ID
+		}
+		rng.Shuffle(len(opts), func(i, j int) { opts[i], opts[j] = opts[j], opts[i] })
+		form[i] = FormItem{ItemID: it.ID, Options: opts}
+	}
+	return form, nil
+}
+
+// poolsByDomain groups the bank's items by blueprint domain, each group without repeated IDs
+// and sorted by ID, so that what is drawn depends on rng only, not on the bank's order.
+func poolsByDomain(bank []Item, bp Blueprint) map[string][]*Item {
+	pools := make(map[string][]*Item, len(bp))
+	ids := make(map[string]bool, len(bank))
+	for i := range bank {
+		it := &bank[i]
+		if _, ok := bp[it.Domain]; !ok || ids[it.ID] {
+			continue
+		}
+		ids[it.ID] = true
+		pools[it.Domain] = append(pools[it.Domain], it)
+	}
+	for _, pool := range pools {
+		slices.SortFunc(pool, func(a, b *Item) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return pools
+}
+
+// draw picks k items of pool at random, unseen ones first. The caller has checked that pool
+// holds at least k items.
+func draw(pool []*Item, k int, seen map[string]bool, rng *rand.Rand) []*Item {
+	unseen := make([]*Item, 0, len(pool))
+	var again []*Item
+	for _, it := range pool {
+		if seen[it.ID] {
+			again = append(again, it)
+		} else {
+			unseen = append(unseen, it)
+		}
+	}
+	if len(unseen) >= k {
+		return pick(unseen, k, rng)
+	}
+	return append(unseen, pick(again, k-len(unseen), rng)...)
+}
+
+// pick moves k random items of items to its front (a partial Fisher–Yates shuffle) and
+// returns them; items is the caller's scratch copy.
+func pick(items []*Item, k int, rng *rand.Rand) []*Item {
+	for i := range k {
+		j := i + rng.IntN(len(items)-i)
+		items[i], items[j] = items[j], items[i]
+	}
+	return items[:k]
 }
 
 // Deadline is start plus the time limit times the learner's accommodation multiplier
-// (1 when none), rounded up to the second.
+// (1 when none), rounded up to the second. A multiplier under 1, or not finite, counts as 1:
+// an accommodation only ever adds time. The product is taken to the nearest nanosecond before
+// rounding up, so that float noise (60 min × 1.1) does not add a second.
 func Deadline(start time.Time, limit time.Duration, multiplier float64) time.Time {
-	panic("exam.Deadline: not implemented yet")
-}
-
-// DomainResult is a learner's result in one domain.
-type DomainResult struct {
-	Domain  string `json:"domain"`
-	Correct int    `json:"correct"`
-	Total   int    `json:"total"`
-}
-
-// Result is a graded attempt.
-type Result struct {
-	Correct     int
-	Total       int
-	Score       float64 // percent, 0–100, two decimals
-	PassMark    int     // percent
-	Passed      bool    // Score >= PassMark
-	Domains     []DomainResult
-	ItemCorrect map[string]bool // per item on the form
-}
-
-// Grade scores the answers (item ID → chosen option IDs) to the form. An unanswered item is
-// wrong; a multiple-response item is right only if the choices equal the key exactly.
-func Grade(items map[string]Item, form []FormItem, answers map[string][]string, passMark int) Result {
-	panic("exam.Grade: not implemented yet")
-}
-
-// Flag reasons.
-const (
-	FlagTooFast       = "too_fast"
-	FlagManyAddresses = "many_addresses"
-)
-
-// AnswerEvent is one autosave of an attempt.
-type AnswerEvent struct {
-	ItemID string
-	At     time.Time
-	Addr   string
-}
-
-// Flags returns why an attempt looks unusual: finished implausibly fast for its number of
-// items, or answered from several client addresses. Empty when nothing stands out.
-func Flags(started, finished time.Time, items int, startAddr string, events []AnswerEvent) []string {
-	panic("exam.Flags: not implemented yet")
-}
-
-// AttemptResponses is one graded attempt for item analysis: per item on its form, whether it
-// was answered correctly.
-type AttemptResponses map[string]bool
-
-// ItemStats is the classical item analysis of one item.
-type ItemStats struct {
-	ItemID         string   `json:"item_id"`
-	Responses      int      `json:"responses"`
-	Difficulty     float64  `json:"difficulty"`     // proportion correct (p-value)
-	Discrimination *float64 `json:"discrimination"` // point-biserial with the rest score; nil when undefined
-	Flags          []string `json:"flags"`          // low_discrimination, too_easy, too_hard
-}
-
-// Analyze computes difficulty and discrimination per item over graded attempts. The rest
-// score of an attempt for an item is its number correct on the other items of its form; the
-// point-biserial is (M1 − M0) / s · √(p·q) over the rest scores with the population standard
-// deviation s. Items under 0.2 discrimination, or with difficulty over 0.95 or under 0.2, are
-// flagged. Results are ordered by item ID.
-func Analyze(attempts []AttemptResponses) []ItemStats {
-	panic("exam.Analyze: not implemented yet")
+	if !(multiplier >= 1) || math.IsInf(multiplier, 1) {
+		multiplier = 1
+	}
+	end := start.Add(time.Duration(math.Round(float64(limit) * multiplier)))
+	if whole := end.Truncate(time.Second); !whole.Equal(end) {
+		return whole.Add(time.Second)
+	}
+	return end
 }

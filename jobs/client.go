@@ -43,6 +43,7 @@ func NewClient(d Deps, cfg Config) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &SendEmailWorker{deps: d})
 	river.AddWorker(workers, &PruneWorker{deps: d})
 	river.AddWorker(workers, &LapseEnrollmentsWorker{deps: d})
+	river.AddWorker(workers, &GradeExpiredAttemptsWorker{deps: d})
 
 	rc := &river.Config{Logger: d.Log, Workers: workers}
 	if cfg.RunWorkers {

@@ -39,5 +39,6 @@ func periodicJobs() []*river.PeriodicJob {
 			return PruneArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 		lapseEnrollmentsJob(),
+		gradeExpiredAttemptsJob(),
 	}
 }

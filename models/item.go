@@ -69,15 +69,31 @@ func FindItems(ctx context.Context, db *gorm.DB, ids []string) (map[string]Item,
 }
 
 // UpsertItems inserts items or updates them by ID, in one statement. An item's course never
-// changes; a retired item stays retired unless RetiredAt is cleared on purpose.
+// changes, an item already as stated is left untouched, and a retired item stays retired
+// (RetireItem and RestoreItem alone change that): the shipped banks are seeded on every
+// start without bringing back what an admin retired.
 func UpsertItems(ctx context.Context, db *gorm.DB, items []Item) error {
+	_, err := upsertItems(ctx, db, items)
+	return err
+}
+
+// upsertItems inserts items or updates them by ID in one statement, and returns how many
+// rows it inserted or changed. An item's course never changes, an update that would change
+// nothing is skipped (so updated_at means "content last changed"), and a retired item stays
+// retired: only RestoreItem brings one back.
+func upsertItems(ctx context.Context, db *gorm.DB, items []Item) (int64, error) {
 	if len(items) == 0 {
-		return nil
+		return 0, nil
 	}
-	err := db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"domain", "kind", "stem", "vitals", "options", "correct", "rationale", "retired_at", "updated_at"}),
-		Where:     clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "items.course_code = excluded.course_code"}}},
-	}).Create(&items).Error
-	return translate(err)
+	res := db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "id"}},
+		DoUpdates: append(clause.AssignmentColumns([]string{"domain", "kind", "stem", "vitals", "options", "correct", "rationale", "updated_at"}),
+			clause.Assignment{Column: clause.Column{Name: "retired_at"}, Value: gorm.Expr("COALESCE(items.retired_at, excluded.retired_at)")}),
+		Where: clause.Where{Exprs: []clause.Expression{
+			clause.Expr{SQL: "items.course_code = excluded.course_code"},
+			clause.Expr{SQL: `(items.domain, items.kind, items.stem, items.vitals, items.options, items.correct, items.rationale, items.retired_at IS NOT NULL)
+				IS DISTINCT FROM (excluded.domain, excluded.kind, excluded.stem, excluded.vitals, excluded.options, excluded.correct, excluded.rationale, items.retired_at IS NOT NULL OR excluded.retired_at IS NOT NULL)`},
+		}},
+	}).Create(&items)
+	return res.RowsAffected, translate(res.Error)
 }

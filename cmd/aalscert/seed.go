@@ -15,11 +15,15 @@ import (
 )
 
 // seed creates what a new deployment needs: the course catalog (courses missing from the
-// database only, so admin edits survive restarts) and the platform admin. A generated
-// password is written to out (the terminal) once, never to the logs.
+// database only, so admin edits survive restarts), the question banks (see seedBanks) and
+// the platform admin. A generated password is written to out (the terminal) once, never to
+// the logs.
 func seed(ctx context.Context, db *models.DB, cfg *Config, out io.Writer, now time.Time) error {
 	if _, err := content.SeedCourses(ctx, db.Gorm); err != nil {
 		return fmt.Errorf("seed courses: %w", err)
+	}
+	if err := seedBanks(ctx, db.Gorm); err != nil {
+		return fmt.Errorf("seed question banks: %w", err)
 	}
 	_, err := models.FindUserByEmail(ctx, db.Gorm, cfg.AdminEmail)
 	if err == nil {
