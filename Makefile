@@ -4,7 +4,7 @@ GO ?= go
 DATA ?= .data
 PKGS := ./...
 
-.PHONY: help run test lint fmt fuzz bench migrate build db-up db-down
+.PHONY: help run test stripe-mock lint fmt fuzz bench migrate build db-up db-down
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -12,8 +12,14 @@ help: ## List the targets.
 run: ## Start PostgreSQL if needed, migrate, seed and serve the API with its workers.
 	@bash scripts/run.sh
 
-test: ## Run the whole suite (race detector on) against a throwaway PostgreSQL.
+STRIPE_MOCK_VERSION := v0.203.0
+
+test: stripe-mock ## Run the whole suite (race detector on) against a throwaway PostgreSQL.
 	@bash scripts/with-test-db.sh $(GO) test -race -count=1 $(PKGS)
+
+stripe-mock: # Install the Stripe API mock the payment tests run against, if missing.
+	@command -v stripe-mock >/dev/null || test -x "$$($(GO) env GOPATH)/bin/stripe-mock" || \
+		$(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
 
 build: ## Build bin/aalscert.
 	CGO_ENABLED=0 $(GO) build -o bin/aalscert ./cmd/aalscert
