@@ -46,6 +46,8 @@ type Deps struct {
 	Billing  *billing.Client // Stripe; nil or without a key: offline payments only
 	Registry *prometheus.Registry
 	Now      func() time.Time
+	// IssuerKeys are the credential signing keys; nil publishes none.
+	IssuerKeys *IssuerKeys
 }
 
 // Server is the HTTP API.
@@ -60,6 +62,8 @@ type Server struct {
 	now     func() time.Time
 	echo    *echo.Echo
 	metrics *metrics
+	// issuerKeys are the credential signing keys (issuer.go).
+	issuerKeys *IssuerKeys
 }
 
 // New builds the server and its routes.
@@ -77,6 +81,7 @@ func New(cfg Config, d Deps) *Server {
 		d.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, db: d.DB, log: d.Log, tokens: d.Tokens, keyring: d.Keyring, jobs: d.Jobs, billing: d.Billing, now: d.Now}
+	s.issuerKeys = d.IssuerKeys
 	s.metrics = newMetrics(d.Registry, d.DB)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -35,15 +35,21 @@ func ListSigningKeys(ctx context.Context, db *gorm.DB, purpose string) ([]Signin
 	return keys, translate(err)
 }
 
+// LockSigningKeys takes, until the transaction ends, the advisory lock that serializes every
+// change to the keys of a purpose (creation at start, rotation).
+func LockSigningKeys(ctx context.Context, tx *gorm.DB, purpose string) error {
+	h := fnv.New64a()
+	h.Write([]byte("signing_key:" + purpose))
+	return translate(tx.WithContext(ctx).Exec("SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())).Error)
+}
+
 // EnsureSigningKey returns the keys of a purpose, creating one with create if there is none.
 // An advisory lock per purpose makes servers starting together create exactly one.
 func EnsureSigningKey(ctx context.Context, db *DB, purpose string, create func() (SigningKey, error)) ([]SigningKey, error) {
 	var keys []SigningKey
 	err := db.InTx(ctx, func(tx Tx) error {
-		h := fnv.New64a()
-		h.Write([]byte("signing_key:" + purpose))
-		if err := tx.DB.Exec("SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())).Error; err != nil {
-			return translate(err)
+		if err := LockSigningKeys(ctx, tx.DB, purpose); err != nil {
+			return err
 		}
 		var err error
 		if keys, err = ListSigningKeys(ctx, tx.DB, purpose); err != nil || len(keys) > 0 {

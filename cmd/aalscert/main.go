@@ -4,6 +4,7 @@
 //	aalscert worker    run background workers only (to scale them out)
 //	aalscert migrate   apply schema migrations (the release step in production)
 //	aalscert seed      create the platform admin and seed data
+//	aalscert keys rotate  add a credential signing key of AALS_VC_ALG (old keys stay published)
 //
 // Configuration comes from environment variables; see README.md.
 package main
@@ -29,6 +30,9 @@ commands:
   worker    run background workers only
   migrate   apply schema migrations, then exit
   seed      create the platform admin and seed data, then exit
+  keys rotate
+            add a credential signing key of AALS_VC_ALG and print its kid; servers sign
+            with it from their next start, and old keys stay published
 `
 
 func main() {
@@ -39,6 +43,9 @@ func main() {
 
 // run executes a subcommand and returns the exit code.
 func run(ctx context.Context, args []string, environ map[string]string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == "keys" && args[1] == "rotate" {
+		args = []string{"keys rotate"}
+	}
 	if len(args) != 1 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -58,6 +65,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 		err = migrate(ctx, cfg, log, stdout)
 	case "seed":
 		err = seedCommand(ctx, cfg, log, stdout)
+	case "keys rotate":
+		err = keysRotate(ctx, cfg, log, stdout)
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
 		return 2

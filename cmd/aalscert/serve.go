@@ -74,6 +74,10 @@ func (a *app) prepare(ctx context.Context, out io.Writer, runWorkers bool) error
 	if err != nil {
 		return err
 	}
+	issuerKeys, err := credentialKeys(ctx, db, kr, cfg.PublicURL, cfg.VCAlg, log, time.Now)
+	if err != nil {
+		return err
+	}
 	sender, err := a.mailSender(out)
 	if err != nil {
 		return err
@@ -96,7 +100,7 @@ func (a *app) prepare(ctx context.Context, out io.Writer, runWorkers bool) error
 	a.api = api.New(api.Config{
 		Env: cfg.Env, PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.proxies,
 		AdminMFA: cfg.Production(), MailFrom: cfg.MailFrom, Location: cfg.location,
-	}, api.Deps{DB: db, Log: log, Tokens: tokens, Keyring: kr, Jobs: a.jobs, Billing: pay, Registry: reg, Now: time.Now})
+	}, api.Deps{DB: db, Log: log, Tokens: tokens, Keyring: kr, Jobs: a.jobs, Billing: pay, Registry: reg, Now: time.Now, IssuerKeys: issuerKeys})
 	return nil
 }
 
