@@ -25,5 +25,6 @@ func (s *Server) routes() {
 	s.attemptRoutes(v1)
 	s.courseRoutes(v1) // courses.go: catalog, admin course edits; external_credentials.go
 	s.examAdminRoutes(v1)
-	s.issuerRoutes(e) // issuer.go: key set, did:web document, kid URLs, issuer profile
+	s.credentialRoutes(v1) // credentials.go: the holder's credentials and their VC-JWT
+	s.issuerRoutes(e)      // issuer.go: key set, did:web document, kid URLs, issuer profile
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/aalscert/aalscert/jobs"
 	"github.com/aalscert/aalscert/models"
 )
 
@@ -206,8 +207,11 @@ func (s *Server) attestSkillsCheck(c echo.Context) error {
 		st.PassedAt = &st.Check.AttestedAt
 		// With the exam passed too (enrollments.exam_passed_at), both requirements are met and
 		// the credential is dated today.
-		// Issue the credential here (same transaction) once it exists.
-		return nil
+		examPassed, err := models.FindExamPassedAt(ctx(c), tx.DB, id)
+		if err != nil || examPassed == nil {
+			return err
+		}
+		return jobs.IssueCredential(ctx(c), tx, id, st.Check.AttestedAt, s.cfg.Location)
 	})
 	if err != nil {
 		return err

@@ -32,12 +32,18 @@ type Deps struct {
 	Keyring *masterkey.Keyring
 	Sender  mail.Sender // nil: messages are recorded as "logged", not sent
 	Now     func() time.Time
+	// Location is the issuer's time zone (AALS_TIMEZONE): credentials issued by a job are
+	// dated on its calendar. Nil means UTC.
+	Location *time.Location
 }
 
 // NewClient returns a River client on the shared pool with every worker registered.
 func NewClient(d Deps, cfg Config) (*river.Client[pgx.Tx], error) {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Location == nil {
+		d.Location = time.UTC
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &SendEmailWorker{deps: d})

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -23,8 +24,10 @@ const attemptsUsedUp = "every exam attempt was used without passing"
 // and return the stored result. An attempt graded before now is submitted by the learner; one
 // graded at or after its deadline ran out of time and has no submission time. Passing records
 // the exam step of the enrollment; failing the last attempt allowed fails the enrollment. It
-// returns ErrNotFound for an unknown attempt.
+// returns ErrNotFound for an unknown attempt. now's time zone is the issuer's calendar for a
+// credential issued by a pass (pass now in AALS_TIMEZONE).
 func GradeAttempt(ctx context.Context, db *models.DB, id uuid.UUID, now time.Time) (*models.Attempt, error) {
+	loc := now.Location()
 	now = now.UTC().Truncate(time.Microsecond)
 	var graded *models.Attempt
 	err := db.InTx(ctx, func(tx models.Tx) error {
@@ -37,7 +40,7 @@ func GradeAttempt(ctx context.Context, db *models.DB, id uuid.UUID, now time.Tim
 		if err != nil {
 			return err
 		}
-		if err := gradeLocked(ctx, tx, a, course, now); err != nil {
+		if err := gradeLocked(ctx, tx, a, course, now, loc); err != nil {
 			return err
 		}
 		graded, err = models.FindAttempt(ctx, tx.DB, id)
@@ -51,7 +54,7 @@ func GradeAttempt(ctx context.Context, db *models.DB, id uuid.UUID, now time.Tim
 
 // gradeLocked grades the locked, in-progress attempt a and applies the outcome to its
 // enrollment, all in tx.
-func gradeLocked(ctx context.Context, tx models.Tx, a *models.Attempt, course *models.Course, now time.Time) error {
+func gradeLocked(ctx context.Context, tx models.Tx, a *models.Attempt, course *models.Course, now time.Time, loc *time.Location) error {
 	answers, err := models.ListAnswers(ctx, tx.DB, a.ID)
 	if err != nil {
 		return err
@@ -73,24 +76,44 @@ func gradeLocked(ctx context.Context, tx models.Tx, a *models.Attempt, course *m
 	if err := models.SetAttemptResult(ctx, tx.DB, a.ID, r); err != nil {
 		return err
 	}
-	return applyOutcome(ctx, tx, a, course, res.Passed, now)
+	return applyOutcome(ctx, tx, a, course, res.Passed, now, loc)
 }
 
 // applyOutcome moves the enrollment on after a graded attempt.
-func applyOutcome(ctx context.Context, tx models.Tx, a *models.Attempt, course *models.Course, passed bool, now time.Time) error {
+func applyOutcome(ctx context.Context, tx models.Tx, a *models.Attempt, course *models.Course, passed bool, now time.Time, loc *time.Location) error {
 	if passed {
 		if err := models.MarkExamPassed(ctx, tx.DB, a.EnrollmentID, now); err != nil {
 			return err
 		}
-		// Issue the credential here (same transaction) once it exists. Until then the
-		// enrollment stays active, also for a course that needs no skills check: issuing
-		// the credential is what completes it.
-		return nil
+		if course.SkillsCheckRequired {
+			st, err := models.FindSkillsStatus(ctx, tx.DB, a.EnrollmentID, false)
+			if err != nil {
+				return err
+			}
+			if st.PassedAt == nil {
+				return nil // the skills check attestation issues the credential
+			}
+		}
+		// Both requirements are met, the exam last: issuing the credential completes the
+		// enrollment.
+		return IssueCredential(ctx, tx, a.EnrollmentID, now, loc)
 	}
 	if a.Number >= course.Exam.Attempts {
 		return models.FailEnrollment(ctx, tx.DB, a.EnrollmentID, attemptsUsedUp, now)
 	}
 	return nil
+}
+
+// IssueCredential issues the credential of an enrollment whose last requirement was met at
+// metAt, in tx. A holder whose email is not verified yet gets no credential now: the enrollment
+// keeps its requirements met and stays open, and the grading or attestation still succeeds.
+// TODO: issue the credential when the holder verifies their email (a later issue).
+func IssueCredential(ctx context.Context, tx models.Tx, enrollmentID uuid.UUID, metAt time.Time, loc *time.Location) error {
+	_, err := models.IssueCredential(ctx, tx.DB, models.IssueInput{EnrollmentID: enrollmentID, IssuedAt: metAt, Location: loc, Rules: CredentialRules()})
+	if errors.Is(err, models.ErrEmailUnverified) {
+		return nil
+	}
+	return err
 }
 
 // finishedAt is when the learner finished: now for a submission before the deadline;

@@ -30,7 +30,7 @@ type GradeExpiredAttemptsWorker struct {
 // Work runs one pass. A failure to grade one attempt does not stop the others; the job
 // fails (and is retried) if any failed.
 func (w *GradeExpiredAttemptsWorker) Work(ctx context.Context, job *river.Job[GradeExpiredAttemptsArgs]) error {
-	now := w.deps.Now()
+	now := w.deps.Now().In(w.deps.Location) // grading may issue a credential, dated on the issuer's calendar
 	ids, err := models.ListOpenPastDeadline(ctx, w.deps.DB.Gorm, now, gradeExpiredBatch)
 	if err != nil {
 		return err

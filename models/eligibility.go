@@ -44,9 +44,9 @@ type heldCredential struct {
 // credentialSource lists a user's credentials of a course from one place.
 type credentialSource func(ctx context.Context, db *gorm.DB, userID uuid.UUID, course string) ([]heldCredential, error)
 
-// credentialSources are every place a current credential can come from. Credentials this
-// issuer granted and those an admin imported join here, each as one more query.
-var credentialSources = []credentialSource{externalCredentials}
+// credentialSources are every place a current credential can come from: uploaded cards and
+// the credentials this issuer granted. Those an admin imported join here as one more query.
+var credentialSources = []credentialSource{externalCredentials, issuedCredentials}
 
 // CheckRenewalEligibility returns nil if the user may enroll in the course's renewal offering
 // at now: they hold a current credential of the course inside its renewal window, from

@@ -82,7 +82,7 @@ func (a *app) prepare(ctx context.Context, out io.Writer, runWorkers bool) error
 	if err != nil {
 		return err
 	}
-	a.jobs, err = jobs.NewClient(jobs.Deps{DB: db, Log: log, Keyring: kr, Sender: sender, Now: time.Now}, jobs.Config{
+	a.jobs, err = jobs.NewClient(jobs.Deps{DB: db, Log: log, Keyring: kr, Sender: sender, Now: time.Now, Location: cfg.location}, jobs.Config{
 		RunWorkers: runWorkers, MaxWorkers: 50,
 		FetchCooldown: 20 * time.Millisecond, FetchPollInterval: 500 * time.Millisecond,
 	})
