@@ -17,7 +17,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
-	"github.com/google/uuid"
 
 	aalscert "github.com/aalscert/aalscert"
 	"github.com/aalscert/aalscert/api"
@@ -305,5 +304,3 @@ func tokenFromLink(t testing.TB, text, prefix string) string {
 	}
 	return link[strings.LastIndex(link, "/")+1:]
 }
-
-var _ = uuid.Nil

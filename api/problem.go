@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -184,5 +183,3 @@ func (s *Server) problemType(code string) string {
 func retryAfter(seconds int) map[string]string {
 	return map[string]string{"Retry-After": strconv.Itoa(max(seconds, 1))}
 }
-
-var _ = slog.LevelInfo

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -191,5 +190,3 @@ func localURL(addr net.Addr) string {
 	}
 	return "http://" + net.JoinHostPort(host, port)
 }
-
-var _ = os.Stdout
