@@ -65,6 +65,10 @@ var titles = map[string]string{
 	"internal":               "Internal error",
 	"unavailable":            "Service unavailable",
 	"invalid":                "Request cannot be carried out",
+	// Refusals of the Stripe webhook.
+	"invalid-signature":           "Stripe signature is invalid",
+	"stripe-api-version-mismatch": "Stripe API version is not supported",
+	"malformed-event":             "Stripe event is malformed",
 }
 
 // kindStatus maps a domain sentinel to a status and the code used when the error has none.

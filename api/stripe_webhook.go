@@ -72,20 +72,13 @@ type stripeWebhookResponse struct {
 	Received bool `json:"received"`
 }
 
-// webhookTitles are the titles of the problems a refused Stripe event gets.
-var webhookTitles = map[string]string{
-	"invalid-signature":           "Stripe signature is invalid",
-	"stripe-api-version-mismatch": "Stripe API version is not supported",
-	"malformed-event":             "Stripe event is malformed",
-}
-
 // refuseStripeEvent answers 400 for an event that failed verification. A version mismatch
 // is logged as an error: the endpoint in the Stripe dashboard is misconfigured and every
 // event will be refused until it is recreated with billing.APIVersion.
 func (s *Server) refuseStripeEvent(c echo.Context, err error) error {
 	code, detail := "invalid-signature", billing.ErrInvalidSignature.Msg
 	var de *models.Error
-	if errors.As(err, &de) && webhookTitles[de.Code] != "" {
+	if errors.As(err, &de) { // billing.VerifyEvent's refusals are all domain errors with a code
 		code, detail = de.Code, de.Msg
 	}
 	if code == "stripe-api-version-mismatch" {
@@ -94,5 +87,5 @@ func (s *Server) refuseStripeEvent(c echo.Context, err error) error {
 	} else {
 		s.log.WarnContext(ctx(c), "Stripe event refused", "request_id", requestID(c), "err", err)
 	}
-	return &Problem{Code: code, Status: http.StatusBadRequest, Title: webhookTitles[code], Detail: detail}
+	return problem(http.StatusBadRequest, code, detail)
 }
