@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"io"
 	"time"
 
 	"github.com/aalscert/aalscert/credential"
@@ -10,7 +9,7 @@ import (
 
 // CredentialRules are the credential package's rules in the form models.IssueCredential
 // takes: verification codes, the end-of-month expiry and renewal rules on the issuer's
-// calendar, and uniformly random status-list indexes.
+// calendar, and status-list indexes from each list's keyed permutation.
 func CredentialRules() models.IssueRules {
 	return models.IssueRules{
 		NewCode: credential.NewCode,
@@ -23,9 +22,8 @@ func CredentialRules() models.IssueRules {
 		ValidUntil: func(through time.Time, loc *time.Location) time.Time {
 			return credential.ValidUntil(credential.DateOf(through), loc)
 		},
-		StatusIndex: func(r io.Reader) (int, error) {
-			return credential.PickFree(func(int) bool { return false }, credential.MinListSize, r)
-		},
+		SlotIndex:     credential.SlotIndex,
+		ListSize:      credential.MinListSize,
 		DefaultMonths: credential.ValidityMonths,
 	}
 }

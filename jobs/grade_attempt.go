@@ -109,7 +109,7 @@ func applyOutcome(ctx context.Context, tx models.Tx, a *models.Attempt, course *
 // keeps its requirements met and stays open, and the grading or attestation still succeeds.
 // TODO: issue the credential when the holder verifies their email (a later issue).
 func IssueCredential(ctx context.Context, tx models.Tx, enrollmentID uuid.UUID, metAt time.Time, loc *time.Location) error {
-	_, err := models.IssueCredential(ctx, tx.DB, models.IssueInput{EnrollmentID: enrollmentID, IssuedAt: metAt, Location: loc, Rules: CredentialRules()})
+	_, _, err := models.IssueCredential(ctx, tx.DB, models.IssueInput{EnrollmentID: enrollmentID, IssuedAt: metAt, Location: loc, Rules: CredentialRules()})
 	if errors.Is(err, models.ErrEmailUnverified) {
 		return nil
 	}

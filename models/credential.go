@@ -24,9 +24,6 @@ const (
 	CredentialExpired    = "expired" // read time only
 )
 
-// StatusListID is the status list new credentials are placed in, for both purposes.
-const StatusListID = 1
-
 // OnlineExam names the exam every credential attests.
 const OnlineExam = "online unproctored exam"
 
@@ -68,8 +65,19 @@ type Credential struct {
 	SuspensionIndex  int
 	Status           string
 	SupersededBy     *uuid.UUID
+	Source           string     // CredentialIssued, CredentialReissued or CredentialImported
+	ReissueOf        *uuid.UUID // the credential a reissue replaces
+	LegacyID         *string    // an imported credential's ID in the records it came from
+	NotifiedAt       *time.Time // when the holder was emailed the credential
 	CreatedAt        time.Time
 }
+
+// Where a credential came from.
+const (
+	CredentialIssued   = "issued"   // a completed enrollment
+	CredentialReissued = "reissued" // a reissue of another credential (a name change)
+	CredentialImported = "imported" // a platform admin imported a holder from before this system
+)
 
 // StatusAt returns the credential's status at now: the stored status, or expired for an
 // active credential whose valid_until has passed.
@@ -103,8 +111,14 @@ type IssueRules struct {
 	ValidThrough        func(issued time.Time, loc *time.Location, months int) time.Time
 	RenewedValidThrough func(oldThrough, passed time.Time, loc *time.Location, months int) time.Time
 	ValidUntil          func(through time.Time, loc *time.Location) time.Time
-	StatusIndex         func(r io.Reader) (int, error)
-	DefaultMonths       int
+	// SlotIndex is the index of the n-th credential placed in a status list (a keyed
+	// permutation of [0, size)); ListSize is the size of new lists.
+	SlotIndex     func(key []byte, size, n int) (int, error)
+	ListSize      int
+	DefaultMonths int
+	// PublicURL is AALS_PUBLIC_URL, recorded at the first issuance (see RecordPublicURL); empty
+	// records nothing.
+	PublicURL string
 }
 
 // issueAttempts bounds the retries on a code or status index that is already taken.
@@ -113,54 +127,93 @@ const issueAttempts = 8
 // IssueCredential issues the credential of a completed enrollment in tx, the caller's
 // transaction, and marks the enrollment completed. It issues exactly once per enrollment: a
 // second call (or a concurrent one, decided by the unique enrollment_id) returns the first
-// credential. It returns ErrEmailUnverified, leaving the enrollment as it is, while the
-// holder's email is not verified, and ErrNotFound for an unknown enrollment.
-func IssueCredential(ctx context.Context, tx *gorm.DB, in IssueInput) (*Credential, error) {
+// credential, with created false. It returns ErrEmailUnverified, leaving the enrollment as it
+// is, while the holder's email is not verified, and ErrNotFound for an unknown enrollment.
+func IssueCredential(ctx context.Context, tx *gorm.DB, in IssueInput) (c *Credential, created bool, err error) {
 	tx = tx.WithContext(ctx)
 	if existing, err := findCredentialByEnrollment(tx, in.EnrollmentID); err == nil || !errors.Is(err, ErrNotFound) {
-		return existing, err
+		return existing, false, err
 	}
-	c, err := newCredential(ctx, tx, in)
+	c, err = newCredential(ctx, tx, in)
 	if err != nil {
-		return nil, fmt.Errorf("issue credential for enrollment %s: %w", in.EnrollmentID, err)
+		return nil, false, fmt.Errorf("issue credential for enrollment %s: %w", in.EnrollmentID, err)
 	}
-	rng := in.Rand
-	if rng == nil {
-		rng = rand.Reader
-	}
-	inserted := false
-	for attempt := 0; ; attempt++ {
-		if attempt == issueAttempts {
-			return nil, fmt.Errorf("issue credential for enrollment %s: no free code or status index after %d tries: %w",
-				in.EnrollmentID, issueAttempts, ErrConflict)
-		}
-		if c.Code, err = in.Rules.NewCode(c.CourseCode, rng); err != nil {
-			return nil, fmt.Errorf("issue credential: %w", err)
-		}
-		if c.RevocationIndex, err = in.Rules.StatusIndex(rng); err != nil {
-			return nil, fmt.Errorf("pick status index: %w", err)
-		}
-		if c.SuspensionIndex, err = in.Rules.StatusIndex(rng); err != nil {
-			return nil, fmt.Errorf("pick status index: %w", err)
-		}
-		ok, retry, err := insertCredential(tx, c)
-		if err != nil {
-			return nil, fmt.Errorf("issue credential for enrollment %s: %w", in.EnrollmentID, err)
-		}
-		if !retry {
-			inserted = ok
-			break
-		}
+	inserted, err := InsertCredential(ctx, tx, c, in.Rules, in.Rand, ActionIssued, c.ValidFrom)
+	if err != nil {
+		return nil, false, fmt.Errorf("issue credential for enrollment %s: %w", in.EnrollmentID, err)
 	}
 	if !inserted {
 		// Another transaction issued it first.
-		return findCredentialByEnrollment(tx, in.EnrollmentID)
+		c, err = findCredentialByEnrollment(tx, in.EnrollmentID)
+		return c, false, err
 	}
 	if err := tx.Exec(`UPDATE enrollments SET status = ?, completed_at = ?, updated_at = ? WHERE id = ?`,
 		EnrollmentCompleted, in.IssuedAt, in.IssuedAt, in.EnrollmentID).Error; err != nil {
-		return nil, translate(err)
+		return nil, false, translate(err)
 	}
-	return findCredentialByEnrollment(tx, in.EnrollmentID)
+	c, err = findCredentialByEnrollment(tx, in.EnrollmentID)
+	return c, err == nil, err
+}
+
+// InsertCredential stores a new credential c in tx: it gives c a verification code and its
+// places in the open revocation and suspension lists, inserts it with c.Status, records action
+// at at as the first entry of its history, and records rules.PublicURL if this is the first
+// credential. c.Source, the holder, course and dates must be set. For a first issue of an
+// enrollment (c.ReissueOf nil, c.EnrollmentID set) that already has a credential it inserts
+// nothing and returns false. Imports and reissues use it as issuance does.
+func InsertCredential(ctx context.Context, tx *gorm.DB, c *Credential, rules IssueRules, rng io.Reader, action string, at time.Time) (bool, error) {
+	tx = tx.WithContext(ctx)
+	if rng == nil {
+		rng = rand.Reader
+	}
+	if c.ID == uuid.Nil {
+		c.ID = uuid.New()
+	}
+	if c.Status == "" {
+		c.Status = CredentialActive
+	}
+	if c.EmailSalt == "" {
+		salt, err := newSalt(rng)
+		if err != nil {
+			return false, err
+		}
+		c.EmailSalt = salt
+	}
+	if err := RecordPublicURL(ctx, tx, rules.PublicURL, at); err != nil {
+		return false, err
+	}
+	for attempt := 0; ; attempt++ {
+		if attempt == issueAttempts {
+			return false, fmt.Errorf("no free code or status index after %d tries: %w", issueAttempts, ErrConflict)
+		}
+		var err error
+		if c.Code, err = rules.NewCode(c.CourseCode, rng); err != nil {
+			return false, err
+		}
+		// Places are taken outside the savepoint: a retry after a clash takes new ones rather
+		// than being handed the same place again.
+		rev, err := allocateSlot(tx, PurposeRevocation, rules, rng)
+		if err != nil {
+			return false, err
+		}
+		sus, err := allocateSlot(tx, PurposeSuspension, rules, rng)
+		if err != nil {
+			return false, err
+		}
+		c.RevocationList, c.RevocationIndex = rev.List, rev.Index
+		c.SuspensionList, c.SuspensionIndex = sus.List, sus.Index
+		inserted, retry, err := insertCredential(tx, c)
+		if err != nil {
+			return false, err
+		}
+		if retry {
+			continue
+		}
+		if !inserted {
+			return false, nil
+		}
+		return true, addStatusEvent(tx, &StatusEvent{CredentialID: c.ID, Status: c.Status, Action: action, At: at})
+	}
 }
 
 // insertCredential inserts c under a savepoint. It reports whether a row was inserted (false:
@@ -175,13 +228,14 @@ func insertCredential(tx *gorm.DB, c *Credential) (inserted, retry bool, err err
 	}
 	res := tx.Exec(`INSERT INTO credentials (id, enrollment_id, user_id, course_code, code, holder_name, edition,
 		guideline_edition, ce_credits, ce_approval_code, assessment, email_salt, issued_on, awarded_on, valid_from,
-		valid_through, valid_until, renews, revocation_list, revocation_index, suspension_list, suspension_index, status)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (enrollment_id) DO NOTHING`,
-		c.ID, c.EnrollmentID, c.UserID, c.CourseCode, c.Code, c.HolderName, c.Edition, c.GuidelineEdition,
+		valid_through, valid_until, renews, revocation_list, revocation_index, suspension_list, suspension_index, status,
+		source, reissue_of, legacy_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (enrollment_id) WHERE reissue_of IS NULL DO NOTHING`,
+		c.ID, nullUUID(c.EnrollmentID), c.UserID, c.CourseCode, c.Code, c.HolderName, c.Edition, c.GuidelineEdition,
 		c.CECredits, c.CEApprovalCode, assessment, c.EmailSalt, isoDay(c.IssuedOn), isoDay(c.AwardedOn),
 		c.ValidFrom, isoDay(c.ValidThrough), c.ValidUntil, c.Renews, c.RevocationList, c.RevocationIndex,
-		c.SuspensionList, c.SuspensionIndex, CredentialActive)
+		c.SuspensionList, c.SuspensionIndex, c.Status, c.Source, c.ReissueOf, c.LegacyID)
 	if res.Error != nil {
 		if uniqueViolation(res.Error, "credentials_code_key") ||
 			uniqueViolation(res.Error, "credentials_revocation_slot_key") ||
@@ -197,6 +251,14 @@ func insertCredential(tx *gorm.DB, c *Credential) (inserted, retry bool, err err
 		return false, false, translate(err)
 	}
 	return res.RowsAffected == 1, false, nil
+}
+
+// nullUUID is id, or NULL for the zero UUID.
+func nullUUID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
 }
 
 func assessmentJSON(a Assessment) (string, error) {
@@ -229,8 +291,8 @@ func newCredential(ctx context.Context, tx *gorm.DB, in IssueInput) (*Credential
 	c := &Credential{
 		ID: uuid.New(), EnrollmentID: e.ID, UserID: u.ID, CourseCode: course.Code, HolderName: u.Name,
 		Edition: course.Edition, GuidelineEdition: course.GuidelineEdition, ValidFrom: issued,
-		IssuedOn: calendarDay(issued.In(loc)), RevocationList: StatusListID, SuspensionList: StatusListID,
-		Status: CredentialActive, Assessment: Assessment{Exam: OnlineExam},
+		IssuedOn: calendarDay(issued.In(loc)), Status: CredentialActive, Source: CredentialIssued,
+		Assessment: Assessment{Exam: OnlineExam},
 	}
 	c.AwardedOn = c.IssuedOn
 	if c.EmailSalt, err = newSalt(in.Rand); err != nil {
@@ -303,7 +365,7 @@ func newSalt(rng io.Reader) (string, error) {
 
 func findCredentialByEnrollment(db *gorm.DB, enrollmentID uuid.UUID) (*Credential, error) {
 	var c Credential
-	if err := db.First(&c, "enrollment_id = ?", enrollmentID).Error; err != nil {
+	if err := db.First(&c, "enrollment_id = ? AND reissue_of IS NULL", enrollmentID).Error; err != nil {
 		return nil, translate(err)
 	}
 	return &c, nil

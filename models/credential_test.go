@@ -43,7 +43,7 @@ func issue(db *gorm.DB, enrollment uuid.UUID, at time.Time, loc *time.Location) 
 	var c *models.Credential
 	err := db.Transaction(func(tx *gorm.DB) error {
 		var err error
-		c, err = models.IssueCredential(context.Background(), tx, models.IssueInput{EnrollmentID: enrollment, IssuedAt: at, Location: loc, Rules: jobs.CredentialRules()})
+		c, _, err = models.IssueCredential(context.Background(), tx, models.IssueInput{EnrollmentID: enrollment, IssuedAt: at, Location: loc, Rules: jobs.CredentialRules()})
 		return err
 	})
 	return c, err
@@ -100,8 +100,12 @@ func TestIssueCredentialOncePerEnrollment(t *testing.T) {
 		t.Errorf("enrollment = %+v, %v; want completed", e, err)
 	}
 	c, _ := models.FindCredential(context.Background(), db, ids[0])
-	if c.Code == "" || c.RevocationList != 1 || c.SuspensionList != 1 || c.EmailSalt == "" || c.HolderName != "Holder" {
+	if c.Code == "" || c.RevocationList != 1 || c.SuspensionList != 2 || c.EmailSalt == "" || c.HolderName != "Holder" {
 		t.Errorf("credential = %+v", c)
+	}
+	h, err := models.CredentialHistory(context.Background(), db, c.ID)
+	if err != nil || len(h) != 1 || h[0].Action != models.ActionIssued || h[0].Status != models.CredentialActive || !h[0].At.Equal(c.ValidFrom) {
+		t.Errorf("history = %+v, %v; want one issued event at valid_from", h, err)
 	}
 }
 
