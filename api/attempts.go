@@ -478,7 +478,7 @@ func (s *Server) submitAttempt(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	graded, err := jobs.GradeAttempt(ctx(c), s.db, a.ID, s.now().In(s.cfg.Location))
+	graded, err := jobs.GradeAttempt(ctx(c), s.db, s.issuance(), a.ID, s.now())
 	if err != nil {
 		return err
 	}

@@ -230,7 +230,9 @@ func (e *env) doFrom(t testing.TB, addr string, q req) *resp {
 	r := httptest.NewRequest(q.method, q.path, bytes.NewReader(raw))
 	r.RemoteAddr = addr
 	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("Authorization", "Bearer "+q.token)
+	if q.token != "" {
+		r.Header.Set("Authorization", "Bearer "+q.token)
+	}
 	w := httptest.NewRecorder()
 	e.srv.ServeHTTP(w, r)
 	out := &resp{Code: w.Code, Header: w.Header(), Body: w.Body.Bytes()}

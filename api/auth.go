@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/aalscert/aalscert/jobs"
 	"github.com/aalscert/aalscert/models"
 	"github.com/aalscert/aalscert/password"
 )
@@ -138,6 +139,7 @@ func (s *Server) verifyEmail(c echo.Context) error {
 
 // applyEmailVerification spends a verify-email token and marks the address it was sent to
 // verified, if that is still the user's address. It returns ErrTokenInvalid otherwise.
+// Credentials held back for the unverified address are issued in the same transaction.
 func (s *Server) applyEmailVerification(ctx context.Context, secret string) (*models.User, error) {
 	now := s.now()
 	var u *models.User
@@ -156,7 +158,10 @@ func (s *Server) applyEmailVerification(ctx context.Context, secret string) (*mo
 			return nil
 		}
 		u.EmailVerifiedAt = &now
-		return models.UpdateUser(ctx, tx.DB, u.ID, models.UserUpdate{EmailVerifiedAt: &u.EmailVerifiedAt})
+		if err := models.UpdateUser(ctx, tx.DB, u.ID, models.UserUpdate{EmailVerifiedAt: &u.EmailVerifiedAt}); err != nil {
+			return err
+		}
+		return jobs.IssueHeldCredentials(ctx, tx, s.issuance(), u.ID)
 	})
 	return u, err
 }
@@ -281,10 +286,11 @@ func (s *Server) loginThrottled(c echo.Context, att models.LoginAttempt, now tim
 }
 
 // checkLogin checks the password and, if the account has TOTP, the code. It reports whether a
-// second factor was verified. Unknown address, wrong password and wrong code all return
-// ErrInvalidCredentials, after about the same work.
+// second factor was verified. Unknown address, an account with no password yet (see
+// models.NoPassword), wrong password and wrong code all return ErrInvalidCredentials, after
+// about the same work.
 func (s *Server) checkLogin(ctx context.Context, u *models.User, in loginRequest, now time.Time) (bool, error) {
-	if u == nil {
+	if u == nil || !u.HasPassword() {
 		password.VerifyNone(in.Password)
 		return false, models.ErrInvalidCredentials
 	}

@@ -24,7 +24,7 @@ func (e *env) issueCredential(t testing.TB, u *models.User, course string) *mode
 		if err := models.MarkExamPassed(ctx, tx.DB, enr.ID, now); err != nil {
 			return err
 		}
-		return jobs.IssueCredential(ctx, tx, enr.ID, now, e.cfg.Location)
+		return jobs.IssueCredential(ctx, tx, e.issuance(), enr.ID, now)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -45,9 +45,10 @@ func (s *Server) externalCredentialRoutes(g *echo.Group) {
 }
 
 // hasOwnBodyLimit reports whether the request's route sets its own body limit, so the
-// global limit (sized for JSON) must not cut it short. Only the card upload does.
+// global limit (sized for JSON) must not cut it short. The card upload, the name-change
+// request (name_changes.go) and the credential import (credential_import.go) do.
 func hasOwnBodyLimit(c echo.Context) bool {
-	return c.Request().Method == http.MethodPost && c.Path() == cardRoute
+	return c.Request().Method == http.MethodPost && (c.Path() == cardRoute || c.Path() == nameChangeRoute || c.Path() == importRoute)
 }
 
 // externalCredentialResponse is an uploaded card, without its file. Holder is set in the

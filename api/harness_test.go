@@ -17,6 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	aalscert "github.com/aalscert/aalscert"
 	"github.com/aalscert/aalscert/api"
@@ -51,6 +53,7 @@ type env struct {
 	clock   *clock
 	cfg     api.Config
 	tokens  *authtoken.Issuer
+	jobs    *river.Client[pgx.Tx] // insert-only: jobs queue in river_job and run only when a test works them
 }
 
 // envOption adjusts the configuration and the services before the server is built.
@@ -72,7 +75,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	client, err := jobs.NewClient(jobs.Deps{DB: db, Log: log, Keyring: kr, Now: clk.Now}, jobs.Config{})
+	client, err := jobs.NewClient(jobs.Deps{DB: db, Log: log, Keyring: kr, Now: clk.Now, PublicURL: publicURL, AppURL: publicURL}, jobs.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +85,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		o(&cfg, &deps)
 	}
 	srv := api.New(cfg, deps)
-	return &env{t: t, srv: srv, db: db, keyring: kr, clock: clk, cfg: cfg, tokens: tokens}
+	return &env{t: t, srv: srv, db: db, keyring: kr, clock: clk, cfg: cfg, tokens: tokens, jobs: client}
 }
 
 var (

@@ -2,52 +2,16 @@ package api
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-
-	"github.com/google/uuid"
 
 	"github.com/aalscert/aalscert/jobs"
-	"github.com/aalscert/aalscert/mail"
 	"github.com/aalscert/aalscert/models"
 )
 
 // outgoing is an email a handler sends.
-type outgoing struct {
-	To       string
-	UserID   *uuid.UUID
-	Template string         // mail template name, e.g. "verify_email"
-	Data     map[string]any // template data
-	Secrets  []string       // live tokens, redacted from the copy admins can read
-	// Attachments go only into the sealed copy that is sent, e.g. an invoice PDF.
-	Attachments []mail.Attachment
-}
+type outgoing = jobs.Outgoing
 
 // sendMail records the message in the outbox and enqueues its delivery in the caller's
 // transaction, so the message exists if and only if the write that caused it commits.
 func (s *Server) sendMail(ctx context.Context, tx models.Tx, o outgoing) error {
-	msg, err := mail.Render(o.Template, o.Data)
-	if err != nil {
-		return err
-	}
-	msg.To = o.To
-	msg.Attachments = o.Attachments
-	full, err := json.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	red := mail.Redact(msg, o.Secrets...)
-	headers, _ := json.Marshal(red.Headers)
-	row := &models.OutboxMessage{
-		ID: uuid.New(), ToAddr: o.To, UserID: o.UserID, Subject: red.Subject,
-		TextBody: red.Text, HTMLBody: red.HTML, Headers: headers,
-	}
-	row.Sealed = s.keyring.Seal(full, mail.SealAAD(row.ID))
-	if err := models.CreateOutboxMessage(ctx, tx.DB, row); err != nil {
-		return fmt.Errorf("record email: %w", err)
-	}
-	if _, err := s.jobs.InsertTx(ctx, tx.Conn, jobs.SendEmailArgs{OutboxID: row.ID}, nil); err != nil {
-		return fmt.Errorf("enqueue email: %w", err)
-	}
-	return nil
+	return jobs.QueueMail(ctx, s.jobs, s.keyring, tx, o)
 }

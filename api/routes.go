@@ -25,6 +25,13 @@ func (s *Server) routes() {
 	s.attemptRoutes(v1)
 	s.courseRoutes(v1) // courses.go: catalog, admin course edits; external_credentials.go
 	s.examAdminRoutes(v1)
-	s.credentialRoutes(v1) // credentials.go: the holder's credentials and their VC-JWT
-	s.issuerRoutes(e)      // issuer.go: key set, did:web document, kid URLs, issuer profile
+	s.credentialRoutes(v1)      // credentials.go: the holder's credentials and their VC-JWT
+	s.issuerRoutes(e)           // issuer.go: key set, did:web document, kid URLs, issuer profile
+	s.certificateRoutes(v1)     // credential_pdf.go: the holder's PDF certificate
+	s.verifyRoutes(e, v1)       // verify.go, verify_page.go: verification by code, JSON and HTML page
+	s.importRoutes(v1)          // credential_import.go: legacy credentials from a CSV file
+	s.nameChangeRoutes(v1)      // name_changes.go: name-change requests, their decision and reissue
+	s.statusListRoutes(v1)      // status_lists.go: the signed revocation and suspension lists
+	s.adminCredentialRoutes(v1) // admin_credentials.go: revoke, suspend, reinstate, history
+	s.verifyVCRoutes(v1)        // verify_vc.go: verify a presented VC-JWT
 }

@@ -64,6 +64,8 @@ type Server struct {
 	metrics *metrics
 	// issuerKeys are the credential signing keys (issuer.go).
 	issuerKeys *IssuerKeys
+	// statusLists keeps the signed status lists (status_lists.go).
+	statusLists statusListCache
 }
 
 // New builds the server and its routes.

@@ -211,7 +211,7 @@ func (s *Server) attestSkillsCheck(c echo.Context) error {
 		if err != nil || examPassed == nil {
 			return err
 		}
-		return jobs.IssueCredential(ctx(c), tx, id, st.Check.AttestedAt, s.cfg.Location)
+		return jobs.IssueCredential(ctx(c), tx, s.issuance(), id, st.Check.AttestedAt)
 	})
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -38,7 +37,6 @@ var (
 	ErrStatusListLength    = errors.New("status list length error")
 	ErrStatusRange         = errors.New("status list index out of range")
 	ErrStatusListMalformed = errors.New("malformed status list")
-	ErrListFull            = errors.New("status list is full")
 )
 
 // Bitstring is a status list: entry i is bit 7 − i%8 of byte i/8, so index 0 is the left-most
@@ -197,70 +195,4 @@ func ListCredential(p StatusListParams) (StatusListCredential, error) {
 			TTL:           p.TTL.Milliseconds(),
 		},
 	}, nil
-}
-
-// PickFree returns an index in [0, size) for which used reports false, chosen uniformly among
-// all such indexes with randomness from rng (crypto/rand.Reader in production), so an index
-// says nothing about when or to whom it was given. It returns ErrListFull if every index is
-// used. The database's unique constraint remains the guard against two issuers picking the
-// same index at once; PickFree only proposes a candidate.
-func PickFree(used func(i int) bool, size int, rng io.Reader) (int, error) {
-	if size <= 0 {
-		return 0, ErrListFull
-	}
-	// While the list is mostly free, a few uniform draws find a free index; a draw that lands
-	// on a free index is uniform over the free ones.
-	for range 64 {
-		i, err := randIntn(rng, size)
-		if err != nil {
-			return 0, err
-		}
-		if !used(i) {
-			return i, nil
-		}
-	}
-	// Nearly full: count the free indexes and take a uniformly chosen one of them.
-	free := 0
-	for i := range size {
-		if !used(i) {
-			free++
-		}
-	}
-	if free == 0 {
-		return 0, ErrListFull
-	}
-	k, err := randIntn(rng, free)
-	if err != nil {
-		return 0, err
-	}
-	for i := range size {
-		if !used(i) {
-			if k == 0 {
-				return i, nil
-			}
-			k--
-		}
-	}
-	// used changed its answers between the passes.
-	return 0, ErrListFull
-}
-
-// randIntn returns a uniform integer in [0, n) read from rng, rejecting the draws that would
-// bias the result towards small values.
-func randIntn(rng io.Reader, n int) (int, error) {
-	if n <= 0 {
-		return 0, errors.New("randIntn: n must be positive")
-	}
-	un := uint64(n)
-	limit := ^uint64(0) - ^uint64(0)%un // largest multiple of n, exclusive
-	var b [8]byte
-	for {
-		if _, err := io.ReadFull(rng, b[:]); err != nil {
-			return 0, fmt.Errorf("read randomness: %w", err)
-		}
-		v := binary.BigEndian.Uint64(b[:])
-		if v < limit {
-			return int(v % un), nil
-		}
-	}
 }

@@ -3,7 +3,6 @@ package credential
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -242,99 +241,4 @@ func TestListCredential(t *testing.T) {
 			t.Errorf("no error for a bad %s", name)
 		}
 	}
-}
-
-func TestPickFreeUniform(t *testing.T) {
-	const size, draws = 16, 32000
-	used := func(i int) bool { return i%4 == 0 } // 12 free indexes
-	counts := make([]int, size)
-	for range draws {
-		i, err := PickFree(used, size, rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if used(i) {
-			t.Fatalf("picked used index %d", i)
-		}
-		counts[i]++
-	}
-	// Each free index expects draws/12 ≈ 2667 picks, standard deviation ≈ 49; 6σ is far
-	// beyond chance.
-	exp := float64(draws) / 12
-	for i, c := range counts {
-		if used(i) {
-			continue
-		}
-		if d := float64(c) - exp; d > 300 || d < -300 {
-			t.Errorf("index %d picked %d times, expected about %.0f", i, c, exp)
-		}
-	}
-}
-
-func TestPickFreeNearlyFull(t *testing.T) {
-	// One free index in a full-size list: the uniform draws almost surely miss it, so the
-	// counting pass must find it.
-	const free = 104729
-	used := func(i int) bool { return i != free }
-	for range 3 {
-		i, err := PickFree(used, MinListSize, rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i != free {
-			t.Fatalf("picked %d, want %d", i, free)
-		}
-	}
-	// Two free indexes near-full: both come up.
-	seen := map[int]bool{}
-	for range 200 {
-		i, err := PickFree(func(i int) bool { return i != 5 && i != 131000 }, MinListSize, rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen[i] = true
-	}
-	if !seen[5] || !seen[131000] || len(seen) != 2 {
-		t.Errorf("picked %v, want both 5 and 131000", seen)
-	}
-}
-
-func TestPickFreeFull(t *testing.T) {
-	if _, err := PickFree(func(int) bool { return true }, MinListSize, rand.Reader); !errors.Is(err, ErrListFull) {
-		t.Errorf("error = %v, want ErrListFull", err)
-	}
-	if _, err := PickFree(func(int) bool { return false }, 0, rand.Reader); !errors.Is(err, ErrListFull) {
-		t.Errorf("empty list: error = %v, want ErrListFull", err)
-	}
-}
-
-func TestPickFreeRandomnessError(t *testing.T) {
-	if _, err := PickFree(func(int) bool { return false }, 10, strings.NewReader("abc")); err == nil {
-		t.Error("no error when randomness runs out")
-	}
-}
-
-func FuzzDecodeBitstring(f *testing.F) {
-	f.Add(w3cAllZero)
-	f.Add("")
-	f.Add("u")
-	f.Add("uH4sI")
-	f.Add(gzipB64(f, []byte{1, 2, 3}))
-	f.Fuzz(func(t *testing.T, s string) {
-		b, err := DecodeBitstring(s)
-		if err != nil {
-			return
-		}
-		if b.Len() < MinListSize || b.Len() > MaxListSize {
-			t.Fatalf("accepted a list of %d entries", b.Len())
-		}
-		enc, err := b.Encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := DecodeBitstring(enc)
-		if err != nil || !bytes.Equal(again, b) {
-			t.Fatalf("re-encoding changed the list: %v", err)
-		}
-	})
 }

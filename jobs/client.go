@@ -35,6 +35,11 @@ type Deps struct {
 	// Location is the issuer's time zone (AALS_TIMEZONE): credentials issued by a job are
 	// dated on its calendar. Nil means UTC.
 	Location *time.Location
+	// PublicURL (AALS_PUBLIC_URL) is where credentials are verified: the QR code and links of
+	// certificates and emails point there, and the first issuance records it.
+	PublicURL string
+	// AppURL (AALS_APP_URL) is the front end that links in emails open.
+	AppURL string
 }
 
 // NewClient returns a River client on the shared pool with every worker registered.
@@ -50,6 +55,7 @@ func NewClient(d Deps, cfg Config) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &PruneWorker{deps: d})
 	river.AddWorker(workers, &LapseEnrollmentsWorker{deps: d})
 	river.AddWorker(workers, &GradeExpiredAttemptsWorker{deps: d})
+	river.AddWorker(workers, &CredentialCreatedWorker{deps: d})
 
 	rc := &river.Config{Logger: d.Log, Workers: workers}
 	if cfg.RunWorkers {

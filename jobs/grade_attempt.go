@@ -24,10 +24,9 @@ const attemptsUsedUp = "every exam attempt was used without passing"
 // and return the stored result. An attempt graded before now is submitted by the learner; one
 // graded at or after its deadline ran out of time and has no submission time. Passing records
 // the exam step of the enrollment; failing the last attempt allowed fails the enrollment. It
-// returns ErrNotFound for an unknown attempt. now's time zone is the issuer's calendar for a
-// credential issued by a pass (pass now in AALS_TIMEZONE).
-func GradeAttempt(ctx context.Context, db *models.DB, id uuid.UUID, now time.Time) (*models.Attempt, error) {
-	loc := now.Location()
+// returns ErrNotFound for an unknown attempt. A pass that completes the enrollment issues its
+// credential through iss.
+func GradeAttempt(ctx context.Context, db *models.DB, iss Issuance, id uuid.UUID, now time.Time) (*models.Attempt, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	var graded *models.Attempt
 	err := db.InTx(ctx, func(tx models.Tx) error {
@@ -40,7 +39,7 @@ func GradeAttempt(ctx context.Context, db *models.DB, id uuid.UUID, now time.Tim
 		if err != nil {
 			return err
 		}
-		if err := gradeLocked(ctx, tx, a, course, now, loc); err != nil {
+		if err := gradeLocked(ctx, tx, iss, a, course, now); err != nil {
 			return err
 		}
 		graded, err = models.FindAttempt(ctx, tx.DB, id)
@@ -54,7 +53,7 @@ func GradeAttempt(ctx context.Context, db *models.DB, id uuid.UUID, now time.Tim
 
 // gradeLocked grades the locked, in-progress attempt a and applies the outcome to its
 // enrollment, all in tx.
-func gradeLocked(ctx context.Context, tx models.Tx, a *models.Attempt, course *models.Course, now time.Time, loc *time.Location) error {
+func gradeLocked(ctx context.Context, tx models.Tx, iss Issuance, a *models.Attempt, course *models.Course, now time.Time) error {
 	answers, err := models.ListAnswers(ctx, tx.DB, a.ID)
 	if err != nil {
 		return err
@@ -76,11 +75,11 @@ func gradeLocked(ctx context.Context, tx models.Tx, a *models.Attempt, course *m
 	if err := models.SetAttemptResult(ctx, tx.DB, a.ID, r); err != nil {
 		return err
 	}
-	return applyOutcome(ctx, tx, a, course, res.Passed, now, loc)
+	return applyOutcome(ctx, tx, iss, a, course, res.Passed, now)
 }
 
 // applyOutcome moves the enrollment on after a graded attempt.
-func applyOutcome(ctx context.Context, tx models.Tx, a *models.Attempt, course *models.Course, passed bool, now time.Time, loc *time.Location) error {
+func applyOutcome(ctx context.Context, tx models.Tx, iss Issuance, a *models.Attempt, course *models.Course, passed bool, now time.Time) error {
 	if passed {
 		if err := models.MarkExamPassed(ctx, tx.DB, a.EnrollmentID, now); err != nil {
 			return err
@@ -96,7 +95,7 @@ func applyOutcome(ctx context.Context, tx models.Tx, a *models.Attempt, course *
 		}
 		// Both requirements are met, the exam last: issuing the credential completes the
 		// enrollment.
-		return IssueCredential(ctx, tx, a.EnrollmentID, now, loc)
+		return IssueCredential(ctx, tx, iss, a.EnrollmentID, now)
 	}
 	if a.Number >= course.Exam.Attempts {
 		return models.FailEnrollment(ctx, tx.DB, a.EnrollmentID, attemptsUsedUp, now)
@@ -104,16 +103,49 @@ func applyOutcome(ctx context.Context, tx models.Tx, a *models.Attempt, course *
 	return nil
 }
 
+// Issuance is what issuing a credential needs besides the transaction.
+type Issuance struct {
+	// Jobs enqueues the new credential's follow-up (PDF and email) in the issuing transaction.
+	Jobs Inserter
+	// PublicURL is AALS_PUBLIC_URL, recorded at the first issuance.
+	PublicURL string
+	// Location is the issuer's time zone (AALS_TIMEZONE), the calendar of issue and expiry
+	// days; nil means UTC.
+	Location *time.Location
+}
+
 // IssueCredential issues the credential of an enrollment whose last requirement was met at
-// metAt, in tx. A holder whose email is not verified yet gets no credential now: the enrollment
-// keeps its requirements met and stays open, and the grading or attestation still succeeds.
-// TODO: issue the credential when the holder verifies their email (a later issue).
-func IssueCredential(ctx context.Context, tx models.Tx, enrollmentID uuid.UUID, metAt time.Time, loc *time.Location) error {
-	_, _, err := models.IssueCredential(ctx, tx.DB, models.IssueInput{EnrollmentID: enrollmentID, IssuedAt: metAt, Location: loc, Rules: CredentialRules()})
+// metAt, in tx, and enqueues its follow-up there when it is new. A holder whose email is not
+// verified yet gets no credential now: the enrollment keeps its requirements met and stays
+// open, and the grading or attestation still succeeds; IssueHeldCredentials issues it once the
+// address is verified.
+func IssueCredential(ctx context.Context, tx models.Tx, iss Issuance, enrollmentID uuid.UUID, metAt time.Time) error {
+	c, created, err := models.IssueCredential(ctx, tx.DB, models.IssueInput{
+		EnrollmentID: enrollmentID, IssuedAt: metAt, Location: iss.Location, Rules: IssueRules(iss.PublicURL)})
 	if errors.Is(err, models.ErrEmailUnverified) {
 		return nil
 	}
-	return err
+	if err != nil || !created {
+		return err
+	}
+	return CredentialCreated(ctx, iss.Jobs, tx, c.ID)
+}
+
+// IssueHeldCredentials issues, in tx, the credential of every enrollment of the user whose
+// requirements were met while their email was unverified, each dated when its last requirement
+// was met. The caller has just verified the address in tx. Enrollments that already have a
+// credential are left alone, so calling it again issues nothing twice.
+func IssueHeldCredentials(ctx context.Context, tx models.Tx, iss Issuance, userID uuid.UUID) error {
+	held, err := models.ListHeldEnrollments(ctx, tx.DB, userID)
+	if err != nil {
+		return err
+	}
+	for _, h := range held {
+		if err := IssueCredential(ctx, tx, iss, h.EnrollmentID, h.MetAt); err != nil {
+			return fmt.Errorf("issue held credential of enrollment %s: %w", h.EnrollmentID, err)
+		}
+	}
+	return nil
 }
 
 // finishedAt is when the learner finished: now for a submission before the deadline;

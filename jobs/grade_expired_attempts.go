@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/aalscert/aalscert/models"
@@ -30,14 +31,15 @@ type GradeExpiredAttemptsWorker struct {
 // Work runs one pass. A failure to grade one attempt does not stop the others; the job
 // fails (and is retried) if any failed.
 func (w *GradeExpiredAttemptsWorker) Work(ctx context.Context, job *river.Job[GradeExpiredAttemptsArgs]) error {
-	now := w.deps.Now().In(w.deps.Location) // grading may issue a credential, dated on the issuer's calendar
+	now := w.deps.Now()
 	ids, err := models.ListOpenPastDeadline(ctx, w.deps.DB.Gorm, now, gradeExpiredBatch)
 	if err != nil {
 		return err
 	}
+	iss := Issuance{Jobs: river.ClientFromContext[pgx.Tx](ctx), PublicURL: w.deps.PublicURL, Location: w.deps.Location}
 	var errs []error
 	for _, id := range ids {
-		if _, err := GradeAttempt(ctx, w.deps.DB, id, now); err != nil {
+		if _, err := GradeAttempt(ctx, w.deps.DB, iss, id, now); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -343,7 +343,8 @@ func newCredential(ctx context.Context, tx *gorm.DB, in IssueInput) (*Credential
 // that is neither revoked nor superseded and still valid at the instant passed; nil if none.
 func renewable(tx *gorm.DB, userID uuid.UUID, course string, enrollmentID uuid.UUID, passed time.Time) (*Credential, error) {
 	var rows []Credential
-	err := tx.Where("user_id = ? AND course_code = ? AND enrollment_id <> ? AND status IN ? AND valid_from <= ? AND valid_until >= ?",
+	// IS DISTINCT FROM: an imported credential has no enrollment, and <> would skip it.
+	err := tx.Where("user_id = ? AND course_code = ? AND enrollment_id IS DISTINCT FROM ? AND status IN ? AND valid_from <= ? AND valid_until >= ?",
 		userID, course, enrollmentID, []string{CredentialActive, CredentialSuspended}, passed, passed).
 		Order("valid_through DESC").Limit(1).Find(&rows).Error
 	if err != nil || len(rows) == 0 {

@@ -25,8 +25,10 @@ type PruneResult map[string]int64
 
 // PruneExpired deletes what is past its retention at now: failed-login counters whose window
 // ended, refresh tokens past expiry, email tokens and unaccepted invitations 30 days after
-// they closed, stored idempotent responses after a day, and outbox copies after two years.
-// Each statement is a set-based delete over an indexed column.
+// they closed, stored idempotent responses after a day, outbox copies after two years, and
+// request counters an hour after their window ended.
+// Each statement is a set-based delete over an indexed column, but for the request counters:
+// a small unlogged table of live windows, scanned whole.
 func PruneExpired(ctx context.Context, db *gorm.DB, now time.Time) (PruneResult, error) {
 	res := PruneResult{}
 	n, err := DeleteStaleLoginCounters(ctx, db, now)
@@ -43,6 +45,8 @@ func PruneExpired(ctx context.Context, db *gorm.DB, now time.Time) (PruneResult,
 		{"org_member_invitations", "accepted_at IS NULL AND coalesce(revoked_at, expires_at) < ?", now.Add(-InvitationRetention)},
 		{"idempotency_keys", "created_at < ?", now.Add(-IdempotencyRetention)},
 		{"outbox", "created_at < ?", now.Add(-OutboxRetention)},
+		// A counter that started this long ago ended more than RateLimitRetention ago.
+		{"rate_limits", "window_start < ?", now.Add(-MaxRateLimitWindow - RateLimitRetention)},
 	}
 	for _, st := range steps {
 		r := db.WithContext(ctx).Exec("DELETE FROM "+st.table+" WHERE "+st.where, st.arg)
@@ -50,6 +54,10 @@ func PruneExpired(ctx context.Context, db *gorm.DB, now time.Time) (PruneResult,
 			return res, translate(r.Error)
 		}
 		res[st.table] = r.RowsAffected
+	}
+	// Name-change documents are identity documents: the request stays, its file goes.
+	if res["name_change_documents"], err = clearNameChangeDocuments(ctx, db, now); err != nil {
+		return res, err
 	}
 	return res, nil
 }

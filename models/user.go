@@ -38,6 +38,14 @@ func (u *User) IsPlatformAdmin() bool {
 	return u.PlatformRole != nil && *u.PlatformRole == PlatformAdmin
 }
 
+// NoPassword is the password hash of an account whose holder has not set a password yet (one a
+// legacy import created). It is no hash at all, so no password matches it and signing in is
+// refused before any hashing; the holder sets a password through a password reset.
+const NoPassword = ""
+
+// HasPassword reports whether u has set a password, and so can sign in with one.
+func (u *User) HasPassword() bool { return u.PasswordHash != NoPassword }
+
 // EmailVerified reports whether u's current address is verified.
 func (u *User) EmailVerified() bool { return u.EmailVerifiedAt != nil }
 

@@ -62,6 +62,11 @@ func (a *app) prepare(ctx context.Context, out io.Writer, runWorkers bool) error
 	if st.Ahead {
 		log.Warn("database schema is ahead of this build; continuing", "database", st.Current, "build", st.Required)
 	}
+	// Issued credentials name the public URL as their issuer and verification page, so a
+	// server at another URL would break every one of them.
+	if err := models.CheckPublicURL(ctx, db.Gorm, cfg.PublicURL); err != nil {
+		return fmt.Errorf("refusing to serve: %w", err)
+	}
 	kr, err := cfg.ensureKeyring(log)
 	if err != nil {
 		return err
@@ -81,7 +86,8 @@ func (a *app) prepare(ctx context.Context, out io.Writer, runWorkers bool) error
 	if err != nil {
 		return err
 	}
-	a.jobs, err = jobs.NewClient(jobs.Deps{DB: db, Log: log, Keyring: kr, Sender: sender, Now: time.Now, Location: cfg.location}, jobs.Config{
+	a.jobs, err = jobs.NewClient(jobs.Deps{DB: db, Log: log, Keyring: kr, Sender: sender, Now: time.Now, Location: cfg.location,
+		PublicURL: cfg.PublicURL, AppURL: cfg.AppURL}, jobs.Config{
 		RunWorkers: runWorkers, MaxWorkers: 50,
 		FetchCooldown: 20 * time.Millisecond, FetchPollInterval: 500 * time.Millisecond,
 	})
