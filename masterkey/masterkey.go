@@ -6,6 +6,7 @@ package masterkey
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -25,6 +26,7 @@ type Keyring struct {
 type key struct {
 	id   [4]byte // first bytes of SHA-256 of the key, stored with each sealed value
 	aead cipher.AEAD
+	raw  []byte
 }
 
 // Parse reads a comma-separated list of base64 32-byte keys.
@@ -66,6 +68,7 @@ func New(raws ...[]byte) (*Keyring, error) {
 		var k key
 		copy(k.id[:], sum[:4])
 		k.aead = aead
+		k.raw = append([]byte(nil), raw...)
 		kr.keys = append(kr.keys, k)
 	}
 	return kr, nil
@@ -102,4 +105,20 @@ func (kr *Keyring) Open(sealed, aad []byte) ([]byte, error) {
 		return pt, nil
 	}
 	return nil, ErrDecrypt
+}
+
+// DeriveKeys returns one 32-byte key per master key, derived with HKDF-SHA256 for label (e.g.
+// "link-token"), in the keyring's order: the first is for signing, all are for checking, so
+// what was signed before a master-key rotation still checks after it. Different labels give
+// unrelated keys, so no two uses share one.
+func (kr *Keyring) DeriveKeys(label string) [][]byte {
+	out := make([][]byte, len(kr.keys))
+	for i, k := range kr.keys {
+		d, err := hkdf.Key(sha256.New, k.raw, nil, "aalscert "+label, 32)
+		if err != nil {
+			panic(err) // only for lengths HKDF cannot give; 32 bytes always can
+		}
+		out[i] = d
+	}
+	return out
 }
