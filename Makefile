@@ -37,6 +37,8 @@ fuzz: ## Fuzz the parsers of outside input, 20 s each (FUZZTIME=…).
 	$(GO) test -run '^$$' -fuzz FuzzParseSMTPURL -fuzztime $${FUZZTIME:-20s} ./mail
 	$(GO) test -run '^$$' -fuzz FuzzVerifyEvent -fuzztime $${FUZZTIME:-20s} ./billing
 	@bash scripts/with-test-db.sh $(GO) test -run '^$$' -fuzz FuzzHandleWebhookBody -fuzztime $${FUZZTIME:-20s} ./api
+	@bash scripts/with-test-db.sh $(GO) test -run '^$$' -fuzz FuzzImportCSV -fuzztime $${FUZZTIME:-20s} ./api
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime $${FUZZTIME:-20s} ./credential
 
 bench: ## Run the benchmarks in bench/ against a throwaway PostgreSQL.
 	@bash scripts/with-test-db.sh $(GO) test -run '^$$' -bench . -benchmem ./bench/...
