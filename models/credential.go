@@ -163,6 +163,29 @@ func IssueCredential(ctx context.Context, tx *gorm.DB, in IssueInput) (c *Creden
 // nothing and returns false. Imports and reissues use it as issuance does.
 func InsertCredential(ctx context.Context, tx *gorm.DB, c *Credential, rules IssueRules, rng io.Reader, action string, at time.Time) (bool, error) {
 	tx = tx.WithContext(ctx)
+	if err := RecordPublicURL(ctx, tx, rules.PublicURL, at); err != nil {
+		return false, err
+	}
+	return insertNew(tx, c, rules, rng, action, at, placeEach{rules: rules, rng: rng})
+}
+
+// slotSource hands out places in the status lists for new credentials.
+type slotSource interface {
+	slot(tx *gorm.DB, purpose string) (statusSlot, error)
+}
+
+// placeEach takes each place from its open list when it is needed (see allocateSlot).
+type placeEach struct {
+	rules IssueRules
+	rng   io.Reader
+}
+
+func (p placeEach) slot(tx *gorm.DB, purpose string) (statusSlot, error) {
+	return allocateSlot(tx, purpose, p.rules, p.rng)
+}
+
+// insertNew is InsertCredential with its places from places.
+func insertNew(tx *gorm.DB, c *Credential, rules IssueRules, rng io.Reader, action string, at time.Time, places slotSource) (bool, error) {
 	if rng == nil {
 		rng = rand.Reader
 	}
@@ -179,9 +202,6 @@ func InsertCredential(ctx context.Context, tx *gorm.DB, c *Credential, rules Iss
 		}
 		c.EmailSalt = salt
 	}
-	if err := RecordPublicURL(ctx, tx, rules.PublicURL, at); err != nil {
-		return false, err
-	}
 	for attempt := 0; ; attempt++ {
 		if attempt == issueAttempts {
 			return false, fmt.Errorf("no free code or status index after %d tries: %w", issueAttempts, ErrConflict)
@@ -192,11 +212,11 @@ func InsertCredential(ctx context.Context, tx *gorm.DB, c *Credential, rules Iss
 		}
 		// Places are taken outside the savepoint: a retry after a clash takes new ones rather
 		// than being handed the same place again.
-		rev, err := allocateSlot(tx, PurposeRevocation, rules, rng)
+		rev, err := places.slot(tx, PurposeRevocation)
 		if err != nil {
 			return false, err
 		}
-		sus, err := allocateSlot(tx, PurposeSuspension, rules, rng)
+		sus, err := places.slot(tx, PurposeSuspension)
 		if err != nil {
 			return false, err
 		}

@@ -2,13 +2,11 @@ package models
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"time"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
 
@@ -206,34 +204,24 @@ func (im *importer) importRow(ctx context.Context, tx *gorm.DB, row ImportRow) (
 // transaction every update of a row adds a version that later statements on the row walk
 // past, so per-credential updates made a 5,000-row import quadratic.)
 func (im *importer) insert(tx *gorm.DB, c *Credential) error {
-	c.ID = uuid.New()
-	salt, err := newSalt(im.in.Rand)
-	if err != nil {
-		return err
+	inserted, err := insertNew(tx, c, im.in.Rules, im.in.Rand, ActionImported, c.ValidFrom, im)
+	if err == nil && !inserted {
+		err = fmt.Errorf("import: credential %s not inserted", c.ID)
 	}
-	c.EmailSalt = salt
-	for attempt := 0; attempt < issueAttempts; attempt++ {
-		if c.Code, err = im.in.Rules.NewCode(c.CourseCode, randOrCrypto(im.in.Rand)); err != nil {
-			return err
-		}
-		rev, sus := im.revocation.take(), im.suspension.take()
-		if rev == nil || sus == nil {
-			return fmt.Errorf("import: no status-list place reserved: %w", ErrConflict)
-		}
-		c.RevocationList, c.RevocationIndex = rev.List, rev.Index
-		c.SuspensionList, c.SuspensionIndex = sus.List, sus.Index
-		inserted, retry, err := insertCredential(tx, c)
-		switch {
-		case err != nil:
-			return err
-		case retry:
-			continue
-		case !inserted:
-			return fmt.Errorf("import: credential %s not inserted", c.ID)
-		}
-		return addStatusEvent(tx, &StatusEvent{CredentialID: c.ID, Status: c.Status, Action: ActionImported, At: c.ValidFrom})
+	return err
+}
+
+// slot hands out a place the import reserved (see importRowOnce, which fills the pools
+// outside each row's savepoint).
+func (im *importer) slot(_ *gorm.DB, purpose string) (statusSlot, error) {
+	pool := im.revocation
+	if purpose == PurposeSuspension {
+		pool = im.suspension
 	}
-	return fmt.Errorf("no free code or status index after %d tries: %w", issueAttempts, ErrConflict)
+	if s := pool.take(); s != nil {
+		return *s, nil
+	}
+	return statusSlot{}, fmt.Errorf("import: no %s status-list place reserved: %w", purpose, ErrConflict)
 }
 
 // importSlotBlock is how many places of a list an import reserves at a time.
@@ -302,13 +290,6 @@ func (p *slotPool) giveBack(tx *gorm.DB) error {
 	err := tx.Exec(`UPDATE status_lists SET allocated = allocated - ? WHERE id = ?`, len(p.free), p.free[0].List).Error
 	p.free = nil
 	return translate(err)
-}
-
-func randOrCrypto(r io.Reader) io.Reader {
-	if r == nil {
-		return rand.Reader
-	}
-	return r
 }
 
 // importCourse returns the course with code, reading each course once per import.
