@@ -509,6 +509,9 @@ func (s *Server) applyPasswordReset(ctx context.Context, secret, pw string) erro
 		if err := models.RevokeUserTokens(ctx, tx.DB, u.ID, models.TokenResetPassword, now); err != nil {
 			return err
 		}
+		if err := models.DeleteUserAdminSessions(ctx, tx.DB, u.ID); err != nil {
+			return err
+		}
 		return models.RevokeUserRefreshTokens(ctx, tx.DB, u.ID, now)
 	})
 }

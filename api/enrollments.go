@@ -79,15 +79,26 @@ func (s *Server) createEnrollment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	e, o, checkoutURL, err := s.enroll(c, u, course, off)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, newEnrollmentResponse(e, o, checkoutURL))
+}
+
+// enroll enrolls u in the offering with an order at today's price, after the renewal
+// eligibility rules for a renewal, and starts Checkout when card payments are configured
+// (checkoutURL is "" otherwise). The renewal page (renew_page.go) enrolls through it too. It
+// returns ErrEnrollmentOpen if u already has an open enrollment in the course.
+func (s *Server) enroll(c echo.Context, u *models.User, course *models.Course, off *models.Offering) (e *models.Enrollment, o *models.Order, checkoutURL string, err error) {
 	now := s.now().Truncate(time.Microsecond) // as stored, so GET answers the same
 	if off.Kind == models.OfferingRenewal {
 		if err := models.CheckRenewalEligibility(ctx(c), s.db.Gorm, u.ID, course, s.today()); err != nil {
-			return err
+			return nil, nil, "", err
 		}
 	}
-	e := &models.Enrollment{UserID: u.ID, CourseCode: course.Code, Offering: off.Kind, CreatedAt: now, UpdatedAt: now}
-	o := newOrder(models.OrderEnrollment, u.ID, nil, off, 1, now)
-	var checkoutURL string
+	e = &models.Enrollment{UserID: u.ID, CourseCode: course.Code, Offering: off.Kind, CreatedAt: now, UpdatedAt: now}
+	o = newOrder(models.OrderEnrollment, u.ID, nil, off, 1, now)
 	err = s.db.InTx(ctx(c), func(tx models.Tx) error {
 		if err := models.CreateEnrollment(ctx(c), tx.DB, e, o); err != nil {
 			return err
@@ -99,9 +110,9 @@ func (s *Server) createEnrollment(c echo.Context) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, nil, "", err
 	}
-	return c.JSON(http.StatusCreated, newEnrollmentResponse(e, o, checkoutURL))
+	return e, o, checkoutURL, nil
 }
 
 // listEnrollments handles GET /v1/enrollments: the caller's enrollments, newest first.

@@ -50,6 +50,7 @@ type meUpdateInput struct {
 	LicenseState    json.RawMessage `json:"license_state"`
 	Email           json.RawMessage `json:"email"`
 	CurrentPassword json.RawMessage `json:"current_password"`
+	ReminderEmails  json.RawMessage `json:"reminder_emails"`
 }
 
 // meUpdate is a validated PATCH /v1/me.
@@ -60,7 +61,8 @@ type meUpdate struct {
 }
 
 // updateMe handles PATCH /v1/me. Changing the address needs the current password, marks the
-// account unverified and sends a link to the new address.
+// account unverified and sends a link to the new address. reminder_emails takes effect at the
+// next reminder scan.
 func (s *Server) updateMe(c echo.Context) error {
 	u, err := requireUser(c)
 	if err != nil {
@@ -143,6 +145,7 @@ func (in *meUpdateInput) validate(u *models.User) (*meUpdate, error) {
 	if st, set := patchString(v, "license_state", in.LicenseState); set {
 		mu.upd.LicenseState = patchNullable(v, "license_state", st, profileLicenseState)
 	}
+	mu.upd.ReminderEmails = patchBool(v, "reminder_emails", in.ReminderEmails)
 	mu.email(v, in, u)
 	return mu, v.Err()
 }
@@ -190,6 +193,20 @@ func patchString(v *models.ValidationError, field string, raw json.RawMessage) (
 		return nil, false
 	}
 	return &s, true
+}
+
+// patchBool reads a PATCH field that cannot be cleared: nil when absent, else the boolean. A
+// null or a value of another type is a field error.
+func patchBool(v *models.ValidationError, field string, raw json.RawMessage) *bool {
+	if raw == nil {
+		return nil
+	}
+	var b bool
+	if string(raw) == "null" || json.Unmarshal(raw, &b) != nil {
+		v.Add(field, "must be true or false")
+		return nil
+	}
+	return &b
 }
 
 // nullable returns the update for a field that null clears: a pointer to nil for null, to

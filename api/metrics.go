@@ -19,7 +19,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-func newMetrics(reg *prometheus.Registry, db *models.DB) *metrics {
+func newMetrics(reg *prometheus.Registry, db *models.DB, now func() time.Time) *metrics {
 	m := &metrics{
 		registry: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -33,7 +33,7 @@ func newMetrics(reg *prometheus.Registry, db *models.DB) *metrics {
 	reg.MustRegister(m.requests, m.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if db != nil {
-		reg.MustRegister(&poolCollector{db: db}, &jobCollector{db: db})
+		reg.MustRegister(&poolCollector{db: db}, &jobCollector{db: db}, &opsCollector{db: db, now: now})
 	}
 	return m
 }
@@ -65,6 +65,11 @@ var (
 	poolWaitDesc  = prometheus.NewDesc("aals_db_pool_acquire_wait_seconds_total", "Time spent waiting for a connection.", nil, nil)
 	jobsDesc      = prometheus.NewDesc("aals_jobs", "Background jobs by state.", []string{"state"}, nil)
 	jobsDiscDesc  = prometheus.NewDesc("aals_jobs_discarded", "Background jobs that failed for good.", nil, nil)
+	scanDesc      = prometheus.NewDesc("aals_reminder_scan_last_success_timestamp_seconds",
+		"Unix time the last reminder scan finished; 0 if none ever did. Alert when it is over a few hours old.", nil, nil)
+	listAgeDesc = prometheus.NewDesc("aals_status_list_age_seconds",
+		"Seconds since the status list last changed (a credential on it revoked, suspended or reinstated, or the list created); the list's signed validFrom is that time.",
+		[]string{"list", "purpose"}, nil)
 )
 
 // poolCollector reports the shared pgx pool.
@@ -103,4 +108,34 @@ func (j *jobCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(counts[st]), st)
 	}
 	ch <- prometheus.MustNewConstMetric(jobsDiscDesc, prometheus.GaugeValue, float64(counts["discarded"]))
+}
+
+// opsCollector reports, at scrape time, what operators alert on besides the job counts: the
+// last reminder scan and the age of each status list.
+type opsCollector struct {
+	db  *models.DB
+	now func() time.Time
+}
+
+func (o *opsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- scanDesc
+	ch <- listAgeDesc
+}
+
+func (o *opsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := models.ReadOperationalState(ctx, o.db)
+	if err != nil {
+		return
+	}
+	last := 0.0
+	if st.LastReminderScan != nil {
+		last = float64(st.LastReminderScan.UnixNano()) / 1e9
+	}
+	ch <- prometheus.MustNewConstMetric(scanDesc, prometheus.GaugeValue, last)
+	now := o.now()
+	for _, l := range st.StatusLists {
+		ch <- prometheus.MustNewConstMetric(listAgeDesc, prometheus.GaugeValue, now.Sub(l.ChangedAt).Seconds(), strconv.Itoa(l.ID), l.Purpose)
+	}
 }

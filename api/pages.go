@@ -58,9 +58,9 @@ func (s *Server) pageRoutes(e *echo.Echo) {
 	e.POST("/org-invitations/:token", s.submitOrgInvitationPage)
 }
 
-// renderPage writes a page. Pages carry live tokens in their URL and form, so they are never
-// cached and never leak the URL as a referrer.
-func (s *Server) renderPage(c echo.Context, status int, name string, d pageData) error {
+// renderPage writes a page with d, a pageData or a page's own data type. Pages carry live
+// tokens in their URL and form, so they are never cached and never leak the URL as a referrer.
+func (s *Server) renderPage(c echo.Context, status int, name string, d any) error {
 	var buf bytes.Buffer
 	if err := pageTemplates[name].ExecuteTemplate(&buf, "layout", d); err != nil {
 		return err

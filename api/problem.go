@@ -74,6 +74,7 @@ var titles = map[string]string{
 	"name-change-pending":          "A name-change request is already pending",
 	"name-change-decided":          "Name-change request was already decided",
 	"document-removed":             "Document was deleted after its retention period",
+	"cross-origin-request":         "Request from another origin refused",
 	// Refusals of the Stripe webhook.
 	"invalid-signature":           "Stripe signature is invalid",
 	"stripe-api-version-mismatch": "Stripe API version is not supported",

@@ -34,4 +34,7 @@ func (s *Server) routes() {
 	s.statusListRoutes(v1)      // status_lists.go: the signed revocation and suspension lists
 	s.adminCredentialRoutes(v1) // admin_credentials.go: revoke, suspend, reinstate, history
 	s.verifyVCRoutes(v1)        // verify_vc.go: verify a presented VC-JWT
+	s.renewalPageRoutes(e)      // renew_page.go, unsubscribe_page.go: the links in reminder emails
+	s.jobsDashboardRoutes(e)    // jobs_dashboard.go: admin sign-in and River's UI at /admin/jobs
+	s.adminJobRoutes(v1)        // admin_jobs.go: run the reminder scan now, a credential's reminders
 }

@@ -13,9 +13,11 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
+	"riverqueue.com/riverui"
 
 	"github.com/aalscert/aalscert/authtoken"
 	"github.com/aalscert/aalscert/billing"
+	"github.com/aalscert/aalscert/linktoken"
 	"github.com/aalscert/aalscert/masterkey"
 	"github.com/aalscert/aalscert/models"
 )
@@ -66,6 +68,12 @@ type Server struct {
 	issuerKeys *IssuerKeys
 	// statusLists keeps the signed status lists (status_lists.go).
 	statusLists statusListCache
+	// links checks the signed renewal and unsubscribe links of reminder emails; nil without a
+	// keyring, when every such link reads as invalid.
+	links *linktoken.Codec
+	// jobsUI is River's web UI behind the jobs dashboard (jobs_dashboard.go); nil without a
+	// job client.
+	jobsUI *riverui.Handler
 }
 
 // New builds the server and its routes.
@@ -84,7 +92,8 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, db: d.DB, log: d.Log, tokens: d.Tokens, keyring: d.Keyring, jobs: d.Jobs, billing: d.Billing, now: d.Now}
 	s.issuerKeys = d.IssuerKeys
-	s.metrics = newMetrics(d.Registry, d.DB)
+	s.links = newLinkCodec(d)
+	s.metrics = newMetrics(d.Registry, d.DB, d.Now)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.httpErrorHandler

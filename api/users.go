@@ -20,6 +20,9 @@ type userResponse struct {
 	PlatformRole  *string   `json:"platform_role"`
 	TOTPEnabled   bool      `json:"totp_enabled"`
 	CreatedAt     time.Time `json:"created_at"`
+
+	// ReminderEmails is whether renewal reminders are emailed (PATCH /v1/me, the unsubscribe link).
+	ReminderEmails bool `json:"reminder_emails"`
 }
 
 func newUserResponse(u *models.User) userResponse {
@@ -27,6 +30,6 @@ func newUserResponse(u *models.User) userResponse {
 		ID: u.ID.String(), Email: u.Email, EmailVerified: u.EmailVerified(), Name: u.Name,
 		NameLocked: u.NameLockedAt != nil, Profession: u.Profession, NPI: u.NPI,
 		LicenseNumber: u.LicenseNumber, LicenseState: u.LicenseState, PlatformRole: u.PlatformRole,
-		TOTPEnabled: u.TOTPEnabled(), CreatedAt: u.CreatedAt.UTC(),
+		TOTPEnabled: u.TOTPEnabled(), ReminderEmails: u.ReminderEmails, CreatedAt: u.CreatedAt.UTC(),
 	}
 }

@@ -15,73 +15,17 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"github.com/aalscert/aalscert/content"
-	"github.com/aalscert/aalscert/credential"
 	"github.com/aalscert/aalscert/models"
 )
 
-// Scale of the verification benchmark: a million credentials held by 5,000 accounts, placed
-// in 8 revocation and 8 suspension lists of the minimum size (8 × 131,072 ≥ 1,000,000).
-const (
-	scaleCredentials = 1_000_000
-	scaleHolders     = 5_000
-	scaleLists       = 8
-)
-
-// seedScale fills db with scaleCredentials imported-style credentials (no enrollment, a legacy
-// ID each), their first history entries, holders and status lists, each table in one
-// INSERT … SELECT, then analyzes the tables. Codes are the course prefix and eight symbols of
-// credential.CodeAlphabet from an affine bijection of the row number modulo 2^40, so they are
-// unique and look like issued ones; indexes are in row order within each list (lookups do not
-// care).
-func seedScale(b *testing.B, db *models.DB) {
-	b.Helper()
-	ctx := context.Background()
-	if _, err := content.SeedCourses(ctx, db.Gorm); err != nil {
-		b.Fatal(err)
-	}
-	code := "'AALS-'"
-	for k := 7; k >= 0; k-- {
-		if k == 3 {
-			code += " || '-'"
-		}
-		code += fmt.Sprintf(" || substr('%s', ((v >> %d) & 31)::int + 1, 1)", credential.CodeAlphabet, 5*k)
-	}
-	steps := []string{
-		fmt.Sprintf(`INSERT INTO users (id, email, password_hash, name, email_verified_at, created_at, updated_at)
-			SELECT md5('holder-' || u)::uuid, 'holder' || u || '@bench.example', '', 'Holder ' || u, now(), now(), now()
-			FROM generate_series(0, %d) u`, scaleHolders-1),
-		fmt.Sprintf(`INSERT INTO status_lists (purpose, size, perm_key, allocated)
-			SELECT p, %[1]d, uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()), %[1]d
-			FROM unnest(ARRAY['revocation', 'suspension']) p, generate_series(1, %[2]d) n ORDER BY p, n`,
-			credential.MinListSize, scaleLists),
-		fmt.Sprintf(`WITH rev AS (SELECT array_agg(id ORDER BY id) a FROM status_lists WHERE purpose = 'revocation' AND allocated = size),
-			sus AS (SELECT array_agg(id ORDER BY id) a FROM status_lists WHERE purpose = 'suspension' AND allocated = size),
-			course AS (SELECT edition, guideline_edition FROM courses WHERE code = 'AALS'),
-			n AS (SELECT i, (i * 549755813881 + 91343852333) & 1099511627775 AS v,
-				date '2024-11-01' + (i %% 550) AS issued FROM generate_series(0, %[1]d) i),
-			d AS (SELECT n.*, (date_trunc('month', issued) + interval '25 months' - interval '1 day')::date AS through FROM n)
-			INSERT INTO credentials (id, user_id, course_code, code, holder_name, edition, guideline_edition, assessment,
-				email_salt, issued_on, awarded_on, valid_from, valid_through, valid_until, revocation_list, revocation_index,
-				suspension_list, suspension_index, status, source, legacy_id)
-			SELECT md5('credential-' || i)::uuid, md5('holder-' || (i %% %[2]d))::uuid, 'AALS', %[3]s, 'Holder ' || (i %% %[2]d),
-				course.edition, course.guideline_edition, '{"exam": "%[4]s"}', md5('salt-' || i), issued, issued,
-				issued::timestamp AT TIME ZONE 'UTC', through, (through + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 second',
-				rev.a[i / %[5]d + 1], i %% %[5]d, sus.a[i / %[5]d + 1], i %% %[5]d, 'active', 'imported', 'BENCH-' || i
-			FROM d, rev, sus, course`, scaleCredentials-1, scaleHolders, code, models.LegacyExam, credential.MinListSize),
-		`INSERT INTO credential_status_events (credential_id, status, action, at)
-			SELECT id, 'active', 'imported', valid_from FROM credentials`,
-		`ANALYZE users, status_lists, credentials, credential_status_events`,
-	}
-	for _, q := range steps {
-		if _, err := db.Pool.Exec(ctx, q); err != nil {
-			b.Fatalf("seed: %v\n%s", err, q)
-		}
-	}
-	var n int
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM credentials`).Scan(&n); err != nil || n != scaleCredentials {
-		b.Fatalf("seeded %d credentials (%v), want %d", n, err, scaleCredentials)
-	}
+// verifyLayout is the data of the verification benchmark: a million credentials held by 5,000
+// accounts, issued over 550 days from 2024-11-01 and valid to the end of the month 25 months
+// later, as the issuer dates them, each with its first history entry.
+var verifyLayout = scaleLayout{
+	holders: 5_000,
+	issued:  `date '2024-11-01' + (i % 550)`,
+	through: `date_trunc('month', issued) + interval '25 months' - interval '1 day'`,
+	history: true,
 }
 
 // sampleCodes returns n codes of stored credentials, picked at random.
@@ -162,9 +106,9 @@ func codeLookupPlan(b *testing.B, db *models.DB, code string) string {
 func BenchmarkVerifyAtScale(b *testing.B) {
 	srv, db, _ := server(b)
 	start := time.Now()
-	seedScale(b, db)
+	seedScale(b, db, verifyLayout)
 	b.Logf("seeded %d credentials, %d holders, %d status lists and %d history entries in %s",
-		scaleCredentials, scaleHolders, 2*scaleLists, scaleCredentials, time.Since(start).Round(100*time.Millisecond))
+		scaleCredentials, verifyLayout.holders, 2*scaleLists, scaleCredentials, time.Since(start).Round(100*time.Millisecond))
 	codes := sampleCodes(b, db, 20_000)
 	b.Logf("plan of the code lookup:\n%s", codeLookupPlan(b, db, codes[0]))
 	ctx := context.Background()

@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/aalscert/aalscert/linktoken"
 	"github.com/aalscert/aalscert/mail"
 	"github.com/aalscert/aalscert/masterkey"
 	"github.com/aalscert/aalscert/models"
@@ -40,6 +41,9 @@ type Deps struct {
 	PublicURL string
 	// AppURL (AALS_APP_URL) is the front end that links in emails open.
 	AppURL string
+	// Links signs the renewal and unsubscribe links of reminders. Nil: NewClient derives it
+	// from Keyring ("link-token"), as the API does, so both accept each other's tokens.
+	Links *linktoken.Codec
 }
 
 // NewClient returns a River client on the shared pool with every worker registered.
@@ -50,12 +54,22 @@ func NewClient(d Deps, cfg Config) (*river.Client[pgx.Tx], error) {
 	if d.Location == nil {
 		d.Location = time.UTC
 	}
+	if d.Links == nil && d.Keyring != nil {
+		links, err := linktoken.New(d.Keyring.DeriveKeys("link-token"), d.Now)
+		if err != nil {
+			return nil, err
+		}
+		d.Links = links
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &SendEmailWorker{deps: d})
 	river.AddWorker(workers, &PruneWorker{deps: d})
 	river.AddWorker(workers, &LapseEnrollmentsWorker{deps: d})
 	river.AddWorker(workers, &GradeExpiredAttemptsWorker{deps: d})
 	river.AddWorker(workers, &CredentialCreatedWorker{deps: d})
+	river.AddWorker(workers, &ReminderScanWorker{deps: d})
+	river.AddWorker(workers, &SendReminderWorker{deps: d})
+	river.AddWorker(workers, &OrgDigestWorker{deps: d})
 
 	rc := &river.Config{Logger: d.Log, Workers: workers}
 	if cfg.RunWorkers {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 
 	"github.com/google/uuid"
 
@@ -14,6 +15,8 @@ import (
 
 // Outgoing is an email to queue.
 type Outgoing struct {
+	// ID is the outbox row's ID, for callers that record it (a reminder); zero: a new one.
+	ID       uuid.UUID
 	To       string
 	UserID   *uuid.UUID
 	Template string         // mail template name, e.g. "verify_email"
@@ -21,6 +24,9 @@ type Outgoing struct {
 	Secrets  []string       // live tokens, redacted from the copy admins can read
 	// Attachments go only into the sealed copy that is sent, e.g. an invoice PDF.
 	Attachments []mail.Attachment
+	// Headers are extra message headers, e.g. List-Unsubscribe; secrets are redacted from
+	// the readable copy of them too.
+	Headers map[string]string
 }
 
 // QueueMail renders o, records it in the outbox and enqueues its delivery in tx, so the
@@ -33,14 +39,19 @@ func QueueMail(ctx context.Context, ins Inserter, keyring *masterkey.Keyring, tx
 	}
 	msg.To = o.To
 	msg.Attachments = o.Attachments
+	// A copy: redaction below rewrites the readable copy's headers in place.
+	msg.Headers = maps.Clone(o.Headers)
 	full, err := json.Marshal(msg)
 	if err != nil {
 		return err
 	}
+	if o.ID == uuid.Nil {
+		o.ID = uuid.New()
+	}
 	red := mail.Redact(msg, o.Secrets...)
 	headers, _ := json.Marshal(red.Headers)
 	row := &models.OutboxMessage{
-		ID: uuid.New(), ToAddr: o.To, UserID: o.UserID, Subject: red.Subject,
+		ID: o.ID, ToAddr: o.To, UserID: o.UserID, Subject: red.Subject,
 		TextBody: red.Text, HTMLBody: red.HTML, Headers: headers,
 	}
 	row.Sealed = keyring.Seal(full, mail.SealAAD(row.ID))

@@ -40,5 +40,7 @@ func periodicJobs() []*river.PeriodicJob {
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 		lapseEnrollmentsJob(),
 		gradeExpiredAttemptsJob(),
+		reminderScanJob(),
+		orgDigestJob(),
 	}
 }

@@ -424,11 +424,13 @@ func ListUserCredentials(ctx context.Context, db *gorm.DB, userID uuid.UUID) ([]
 }
 
 // issuedCredentials are the credentials this issuer granted the user, by valid_through; revoked
-// and superseded ones do not count.
+// and superseded ones do not count, nor one already renewed (its renewal is the one to renew
+// from, so a credential cannot be renewed twice).
 func issuedCredentials(ctx context.Context, db *gorm.DB, userID uuid.UUID, course string) ([]heldCredential, error) {
 	var through []time.Time
 	err := db.WithContext(ctx).Model(&Credential{}).
 		Where("user_id = ? AND course_code = ? AND status IN ?", userID, course, []string{CredentialActive, CredentialSuspended}).
+		Where("NOT EXISTS (SELECT 1 FROM credentials r WHERE r.renews = credentials.id AND r.status <> ?)", CredentialRevoked).
 		Pluck("valid_through", &through).Error
 	if err != nil {
 		return nil, translate(err)

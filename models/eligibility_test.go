@@ -156,3 +156,24 @@ func TestRenewalWindowIsPerCourse(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewedCredentialIsNotRenewedAgain: once a renewal is issued, eligibility is judged on
+// the renewal, so the old credential, though still inside its own window, opens no second one.
+func TestRenewedCredentialIsNotRenewedAgain(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t).Gorm
+	course := courseFixture(t, db, 90, 30)
+	user, first := issueFixture(t, db, course.Code, true)
+	old := mustIssue(t, db, first, time.Date(2026, 3, 14, 15, 0, 0, 0, time.UTC), time.UTC)
+	inWindow := old.ValidUntil.AddDate(0, 0, -30)
+	if err := models.CheckRenewalEligibility(context.Background(), db, user, course, inWindow); err != nil {
+		t.Fatalf("before renewing: %v, want eligible", err)
+	}
+	renewal := mustIssue(t, db, enrollFixture(t, db, user, course.Code, true), inWindow, time.UTC)
+	if renewal.Renews == nil || *renewal.Renews != old.ID {
+		t.Fatalf("renewal = %+v, want it to renew %s", renewal, old.ID)
+	}
+	if err := models.CheckRenewalEligibility(context.Background(), db, user, course, inWindow.Add(time.Hour)); !errors.Is(err, models.ErrRenewalTooEarly) {
+		t.Errorf("after renewing: %v, want ErrRenewalTooEarly (the renewal's window is years away)", err)
+	}
+}

@@ -20,13 +20,17 @@ const (
 	IdempotencyRetention = 24 * time.Hour
 )
 
+// DigestRetentionWeeks is how long the record that an org admin's weekly digest went out is kept.
+const DigestRetentionWeeks = 8
+
 // PruneResult counts the rows PruneExpired deleted, by table.
 type PruneResult map[string]int64
 
 // PruneExpired deletes what is past its retention at now: failed-login counters whose window
 // ended, refresh tokens past expiry, email tokens and unaccepted invitations 30 days after
-// they closed, stored idempotent responses after a day, outbox copies after two years, and
-// request counters an hour after their window ended.
+// they closed, stored idempotent responses after a day, outbox copies after two years,
+// request counters an hour after their window ended, admin dashboard sessions past expiry, and
+// records of weekly digests after DigestRetentionWeeks.
 // Each statement is a set-based delete over an indexed column, but for the request counters:
 // a small unlogged table of live windows, scanned whole.
 func PruneExpired(ctx context.Context, db *gorm.DB, now time.Time) (PruneResult, error) {
@@ -47,6 +51,9 @@ func PruneExpired(ctx context.Context, db *gorm.DB, now time.Time) (PruneResult,
 		{"outbox", "created_at < ?", now.Add(-OutboxRetention)},
 		// A counter that started this long ago ended more than RateLimitRetention ago.
 		{"rate_limits", "window_start < ?", now.Add(-MaxRateLimitWindow - RateLimitRetention)},
+		{"admin_sessions", "expires_at < ?", now},
+		// Only the current week's digests keep one from going twice; eight weeks is ample.
+		{"org_digests", "week_of < ?", now.AddDate(0, 0, -7*DigestRetentionWeeks)},
 	}
 	for _, st := range steps {
 		r := db.WithContext(ctx).Exec("DELETE FROM "+st.table+" WHERE "+st.where, st.arg)

@@ -29,8 +29,11 @@ type User struct {
 	TOTPSecretEnc   []byte     `gorm:"column:totp_secret_enc"`
 	TOTPEnabledAt   *time.Time `gorm:"column:totp_enabled_at"`
 	TOTPLastStep    *int64     `gorm:"column:totp_last_step"`
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// ReminderEmails is whether the holder wants renewal reminder emails. The default tag
+	// makes a new account take the column's default (on) instead of Go's zero value.
+	ReminderEmails bool `gorm:"default:true"`
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // IsPlatformAdmin reports whether u is one of the program's staff.
@@ -116,6 +119,7 @@ type UserUpdate struct {
 	TOTPSecretEnc   *[]byte
 	TOTPEnabledAt   **time.Time
 	TOTPLastStep    **int64
+	ReminderEmails  *bool
 }
 
 // UpdateUser applies upd to the user with id. It returns ErrEmailTaken or ErrNPITaken when
@@ -138,6 +142,7 @@ func UpdateUser(ctx context.Context, db *gorm.DB, id uuid.UUID, upd UserUpdate) 
 	set("totp_secret_enc", upd.TOTPSecretEnc != nil, func() any { return *upd.TOTPSecretEnc })
 	set("totp_enabled_at", upd.TOTPEnabledAt != nil, func() any { return *upd.TOTPEnabledAt })
 	set("totp_last_step", upd.TOTPLastStep != nil, func() any { return *upd.TOTPLastStep })
+	set("reminder_emails", upd.ReminderEmails != nil, func() any { return *upd.ReminderEmails })
 	res := db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(cols)
 	switch {
 	case uniqueViolation(res.Error, "users_email_key"):

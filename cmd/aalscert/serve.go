@@ -147,6 +147,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer, ln
 			return fmt.Errorf("start workers: %w", err)
 		}
 	}
+	if err := a.api.Start(ctx); err != nil {
+		return fmt.Errorf("start the jobs dashboard: %w", err)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(out, "aalscert is serving on %s (public URL %s)\n", localURL(ln.Addr()), cfg.PublicURL)

@@ -14,7 +14,7 @@ CREATE TABLE reminders (
     due_on        date NOT NULL,      -- valid_through - offset_days, on the issuer's calendar
     status        text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'queued', 'skipped')),
     skip_reason   text,               -- why a pending reminder was not sent after all
-    outbox_id     uuid REFERENCES outbox(id),
+    outbox_id     uuid REFERENCES outbox(id) ON DELETE SET NULL,
     created_at    timestamptz NOT NULL,
     queued_at     timestamptz,
     CONSTRAINT reminders_credential_offset_key UNIQUE (credential_id, offset_days)
@@ -40,7 +40,7 @@ CREATE TABLE org_digests (
     org_id     uuid NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
     user_id    uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     week_of    date NOT NULL,          -- the Monday of the week, on the issuer's calendar
-    outbox_id  uuid REFERENCES outbox(id),
+    outbox_id  uuid REFERENCES outbox(id) ON DELETE SET NULL,
     created_at timestamptz NOT NULL,
     PRIMARY KEY (org_id, user_id, week_of)
 );
