@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aalscert/aalscert/credential"
+	"github.com/aalscert/aalscert/jobs"
 	"github.com/aalscert/aalscert/models"
 )
 
@@ -185,7 +186,11 @@ func (s *Server) adminChangeStatus(action string) echo.HandlerFunc {
 				After:  map[string]string{"status": after.Status, "category": ch.Category, "reason": ch.Reason}}); err != nil {
 				return err
 			}
-			return s.mailStatusChange(c, tx, after, ch)
+			if err := s.mailStatusChange(c, tx, after, ch); err != nil {
+				return err
+			}
+			// Orgs watching the holder hear of it: the actions are named as the event types.
+			return jobs.EmitCredentialEvent(ctx(c), s.jobs, tx, "credential."+action, id, ch.At)
 		})
 		if err != nil {
 			return err

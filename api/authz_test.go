@@ -13,6 +13,17 @@ import (
 var orgRouteCallers = map[string]struct{ member, apiKey bool }{
 	"GET /v1/orgs/:orgID": {member: true, apiKey: true},
 
+	// Verifiers and the org's API keys (org_verifications.go).
+	"POST /v1/orgs/:orgID/verifications":                {apiKey: true},
+	"GET /v1/orgs/:orgID/verifications":                 {apiKey: true},
+	"GET /v1/orgs/:orgID/verifications/:verificationID": {apiKey: true},
+
+	// Verifiers and the org's API keys (watchlist.go, org_events.go); webhooks are admins only.
+	"POST /v1/orgs/:orgID/watchlist":            {apiKey: true},
+	"GET /v1/orgs/:orgID/watchlist":             {apiKey: true},
+	"DELETE /v1/orgs/:orgID/watchlist/:entryID": {apiKey: true},
+	"GET /v1/orgs/:orgID/events":                {apiKey: true},
+
 	// Instructors only, which the walk's callers are not (skills_checks.go).
 	"GET /v1/orgs/:orgID/skills-checks/pending": {},
 }
@@ -74,6 +85,15 @@ func TestOrgRoutesAreAuthorized(t *testing.T) {
 	var invitation struct{ ID string }
 	inv.decode(t, &invitation)
 	ids := map[string]string{"orgID": orgB, "userID": bob.ID.String(), "keyID": keyBID, "invitationID": invitation.ID}
+	ver := e.do(t, req{method: "POST", path: "/v1/orgs/" + orgB + "/verifications", token: bobTok,
+		body: map[string]any{"items": []map[string]string{{"code": "AALS-0000-0000"}}}})
+	var verification struct{ ID string }
+	ver.decode(t, &verification)
+	ids["verificationID"] = verification.ID
+	watch := e.do(t, req{method: "POST", path: "/v1/orgs/" + orgB + "/watchlist", token: bobTok, body: map[string]string{"npi": "1234567893"}})
+	var entry struct{ ID string }
+	watch.decode(t, &entry)
+	ids["entryID"] = entry.ID
 
 	for _, r := range orgRoutes(t, e) {
 		path := fill(r.path, ids)

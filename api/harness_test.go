@@ -80,7 +80,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	cfg := api.Config{Env: "development", PublicURL: publicURL, AppURL: publicURL, MailFrom: "aalscert <no-reply@localhost>"}
-	deps := api.Deps{DB: db, Log: log, Tokens: tokens, Keyring: kr, Jobs: client, Now: clk.Now, IssuerKeys: testIssuerKeys(t)}
+	deps := api.Deps{DB: db, Log: log, Tokens: tokens, Keyring: kr, Jobs: client, Now: clk.Now, IssuerKeys: testIssuerKeys(t), ReceiptKeys: testIssuerKeys(t)}
 	for _, o := range opts {
 		o(&cfg, &deps)
 	}

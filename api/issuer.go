@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -44,6 +45,17 @@ func (s *Server) publishedKeys() []credential.PublicKey {
 	return s.issuerKeys.Published
 }
 
+// jwksKeys returns the keys of the JWKS and the kid URLs: the credential keys, then the
+// receipt keys. The did.json assertionMethod and the credential verifier use publishedKeys
+// only, since a receipt is not a credential.
+func (s *Server) jwksKeys() []credential.PublicKey {
+	keys := s.publishedKeys()
+	if s.receiptKeys != nil {
+		keys = append(slices.Clip(keys), s.receiptKeys.Published...)
+	}
+	return keys
+}
+
 // issuerDoc writes a public, cacheable JSON document.
 func issuerDoc(c echo.Context, contentType string, v any) error {
 	b, err := json.Marshal(v)
@@ -54,9 +66,10 @@ func issuerDoc(c echo.Context, contentType string, v any) error {
 	return c.Blob(http.StatusOK, contentType, b)
 }
 
-// issuerJWKS handles GET /.well-known/jwks.json: every credential key, each with its kid URL.
+// issuerJWKS handles GET /.well-known/jwks.json: every credential and receipt key, each
+// with its kid URL.
 func (s *Server) issuerJWKS(c echo.Context) error {
-	set, err := credential.JWKS(s.publishedKeys())
+	set, err := credential.JWKS(s.jwksKeys())
 	if err != nil {
 		return err
 	}
@@ -81,7 +94,7 @@ func (s *Server) issuerDID(c echo.Context) error {
 // RFC 7638 thumbprint (the last segment of its kid URL).
 func (s *Server) issuerKey(c echo.Context) error {
 	tp := c.Param("kid")
-	for _, k := range s.publishedKeys() {
+	for _, k := range s.jwksKeys() {
 		if got, err := credential.Thumbprint(k.Key); err != nil || got != tp {
 			continue
 		}

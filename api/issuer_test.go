@@ -70,10 +70,10 @@ func TestIssuerDocumentsRoutes(t *testing.T) {
 		}
 	}
 
-	// The key set lists both keys, newest first, with their kid URLs.
+	// The key set lists both keys, newest first, with their kid URLs, then the receipt key.
 	var set credential.JWKSet
 	e.do(t, req{method: "GET", path: "/.well-known/jwks.json"}).decode(t, &set)
-	if len(set.Keys) != 2 || set.Keys[0].Kid != cur.KID || set.Keys[1].Kid != old.KID {
+	if len(set.Keys) != 3 || set.Keys[0].Kid != cur.KID || set.Keys[1].Kid != old.KID {
 		t.Fatalf("jwks = %+v, want kids %s, %s", set.Keys, cur.KID, old.KID)
 	}
 	if set.Keys[0].Alg != credential.AlgEdDSA || set.Keys[1].Alg != credential.AlgRS256 {
@@ -162,8 +162,8 @@ func TestIssuerKidURLVerifiesSignedToken(t *testing.T) {
 	verify(t, oldTok)
 }
 
-// TestIssuerKeysExcludeAccessTokenKey proves the published documents carry credential keys
-// only: the key signing access tokens appears in neither the key set nor the DID document.
+// TestIssuerKeysExcludeAccessTokenKey proves the published documents carry credential (and,
+// in the key set, receipt) keys only: the key signing access tokens appears in neither the key set nor the DID document.
 func TestIssuerKeysExcludeAccessTokenKey(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -187,8 +187,8 @@ func TestIssuerKeysExcludeAccessTokenKey(t *testing.T) {
 	}
 	var set credential.JWKSet
 	e.do(t, req{method: "GET", path: "/.well-known/jwks.json"}).decode(t, &set)
-	if len(set.Keys) != 1 {
-		t.Errorf("jwks has %d keys, want the one credential key", len(set.Keys))
+	if len(set.Keys) != 2 {
+		t.Errorf("jwks has %d keys, want the one credential key and the one receipt key", len(set.Keys))
 	}
 	e.run(t, []scenario{{name: "AccessKeyIsNotAKidURL", req: req{method: "GET", path: "/keys/" + h.Kid}, wantStatus: 404, wantType: "not-found"}})
 }

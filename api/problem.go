@@ -75,10 +75,19 @@ var titles = map[string]string{
 	"name-change-decided":          "Name-change request was already decided",
 	"document-removed":             "Document was deleted after its retention period",
 	"cross-origin-request":         "Request from another origin refused",
+	"npi-lookup-limit":             "Daily lookups by NPI used up",
+
+	// Cohort invitation links (cohort_invitations.go).
+	"invitation-not-found":     "Invitation link is not valid",
+	"invitation-expired":       "Invitation has expired",
+	"invitation-revoked":       "Invitation was revoked",
+	"invitation-link-replaced": "Invitation link was replaced by a newer one",
 	// Refusals of the Stripe webhook.
 	"invalid-signature":           "Stripe signature is invalid",
 	"stripe-api-version-mismatch": "Stripe API version is not supported",
 	"malformed-event":             "Stripe event is malformed",
+	// Webhooks (webhooks.go).
+	"too-many-webhooks": "Organization has too many webhooks",
 }
 
 // kindStatus maps a domain sentinel to a status and the code used when the error has none.

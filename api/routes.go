@@ -37,4 +37,8 @@ func (s *Server) routes() {
 	s.renewalPageRoutes(e)      // renew_page.go, unsubscribe_page.go: the links in reminder emails
 	s.jobsDashboardRoutes(e)    // jobs_dashboard.go: admin sign-in and River's UI at /admin/jobs
 	s.adminJobRoutes(v1)        // admin_jobs.go: run the reminder scan now, a credential's reminders
+	s.cohortRoutes(v1)          // cohorts.go, cohort_invitations.go: cohorts, invitations with seats
+	s.rosterRoutes(v1)          // roster.go, compliance.go: a cohort's roster, the org's compliance report
+	s.orgVerificationRoutes(v1) // org_verifications.go: bulk verification with signed receipts, a provider's verifiers
+	s.eventRoutes(v1)           // watchlist.go, org_events.go, webhooks.go: watchlist, event feed, webhooks
 }

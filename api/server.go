@@ -36,6 +36,9 @@ type Config struct {
 	// Location is the issuer's time zone (AALS_TIMEZONE): expiry days and renewal windows
 	// are counted on its calendar. Nil means UTC.
 	Location *time.Location
+	// AllowLoopbackWebhooks accepts http://127.0.0.1, http://[::1] and http://localhost
+	// webhook URLs and lets deliveries connect to loopback (local development only).
+	AllowLoopbackWebhooks bool
 }
 
 // Deps are the services the API uses.
@@ -50,6 +53,9 @@ type Deps struct {
 	Now      func() time.Time
 	// IssuerKeys are the credential signing keys; nil publishes none.
 	IssuerKeys *IssuerKeys
+	// ReceiptKeys sign org verification receipts (org_verifications.go); published in the
+	// JWKS and at their kid URLs, never trusted as credential keys. Nil: no receipts.
+	ReceiptKeys *IssuerKeys
 }
 
 // Server is the HTTP API.
@@ -66,6 +72,8 @@ type Server struct {
 	metrics *metrics
 	// issuerKeys are the credential signing keys (issuer.go).
 	issuerKeys *IssuerKeys
+	// receiptKeys sign org verification receipts (org_verifications.go).
+	receiptKeys *IssuerKeys
 	// statusLists keeps the signed status lists (status_lists.go).
 	statusLists statusListCache
 	// links checks the signed renewal and unsubscribe links of reminder emails; nil without a
@@ -92,6 +100,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, db: d.DB, log: d.Log, tokens: d.Tokens, keyring: d.Keyring, jobs: d.Jobs, billing: d.Billing, now: d.Now}
 	s.issuerKeys = d.IssuerKeys
+	s.receiptKeys = d.ReceiptKeys
 	s.links = newLinkCodec(d)
 	s.metrics = newMetrics(d.Registry, d.DB, d.Now)
 	e := echo.New()

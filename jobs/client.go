@@ -44,6 +44,9 @@ type Deps struct {
 	// Links signs the renewal and unsubscribe links of reminders. Nil: NewClient derives it
 	// from Keyring ("link-token"), as the API does, so both accept each other's tokens.
 	Links *linktoken.Codec
+	// AllowLoopbackWebhooks lets webhook deliveries reach loopback addresses (local
+	// development only; see webhookhttp).
+	AllowLoopbackWebhooks bool
 }
 
 // NewClient returns a River client on the shared pool with every worker registered.
@@ -70,6 +73,9 @@ func NewClient(d Deps, cfg Config) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &ReminderScanWorker{deps: d})
 	river.AddWorker(workers, &SendReminderWorker{deps: d})
 	river.AddWorker(workers, &OrgDigestWorker{deps: d})
+	river.AddWorker(workers, &CohortRemindersWorker{deps: d})
+	river.AddWorker(workers, &WebhookDeliveryWorker{sender: NewWebhookSender(d)})
+	river.AddWorker(workers, &OrgTimeEventsWorker{deps: d})
 
 	rc := &river.Config{Logger: d.Log, Workers: workers}
 	if cfg.RunWorkers {

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -78,6 +79,10 @@ func (w *CredentialCreatedWorker) Work(ctx context.Context, job *river.Job[Crede
 		if err != nil || !first {
 			return err
 		}
+		// The orgs watching the holder learn of it once, with the holder's email.
+		if err := emitCreated(ctx, ins, tx, c, w.deps.Now()); err != nil {
+			return err
+		}
 		o, err := w.email(ctx, tx, c, pdf)
 		if err != nil {
 			return err
@@ -106,4 +111,19 @@ func (w *CredentialCreatedWorker) email(ctx context.Context, tx models.Tx, c *mo
 		},
 		Attachments: []mail.Attachment{{Filename: c.Code + ".pdf", ContentType: "application/pdf", Data: pdf}},
 	}, nil
+}
+
+// emitCreated records the org events of a new credential: issued or renewed, or for a
+// reissue, that the credential it replaces is superseded. Imported credentials predate the
+// service, so they announce nothing.
+func emitCreated(ctx context.Context, ins Inserter, tx models.Tx, c *models.Credential, now time.Time) error {
+	switch {
+	case c.Source == models.CredentialReissued && c.ReissueOf != nil:
+		return EmitCredentialEvent(ctx, ins, tx, models.EventCredentialSuperseded, *c.ReissueOf, now)
+	case c.Source == models.CredentialIssued && c.Renews != nil:
+		return EmitCredentialEvent(ctx, ins, tx, models.EventCredentialRenewed, c.ID, now)
+	case c.Source == models.CredentialIssued:
+		return EmitCredentialEvent(ctx, ins, tx, models.EventCredentialIssued, c.ID, now)
+	}
+	return nil
 }

@@ -42,5 +42,7 @@ func periodicJobs() []*river.PeriodicJob {
 		gradeExpiredAttemptsJob(),
 		reminderScanJob(),
 		orgDigestJob(),
+		cohortRemindersJob(),
+		orgTimeEventsJob(),
 	}
 }

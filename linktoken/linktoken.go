@@ -25,6 +25,8 @@ var (
 const (
 	PurposeRenew       = "renew"
 	PurposeUnsubscribe = "unsubscribe"
+	// PurposeCohortInvitation is the link in a cohort invitation email.
+	PurposeCohortInvitation = "cohort_invitation"
 )
 
 // Codec signs and checks tokens. It is safe for concurrent use.

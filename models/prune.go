@@ -54,6 +54,9 @@ func PruneExpired(ctx context.Context, db *gorm.DB, now time.Time) (PruneResult,
 		{"admin_sessions", "expires_at < ?", now},
 		// Only the current week's digests keep one from going twice; eight weeks is ample.
 		{"org_digests", "week_of < ?", now.AddDate(0, 0, -7*DigestRetentionWeeks)},
+		// The event feed and the webhook delivery log keep 30 days.
+		{"org_events", "created_at < ?", now.Add(-OrgEventRetention)},
+		{"webhook_deliveries", "created_at < ?", now.Add(-OrgEventRetention)},
 	}
 	for _, st := range steps {
 		r := db.WithContext(ctx).Exec("DELETE FROM "+st.table+" WHERE "+st.where, st.arg)

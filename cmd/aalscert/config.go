@@ -42,6 +42,9 @@ type Config struct {
 	// DataDir holds development-only state: the generated master key.
 	DataDir  string `env:"AALS_DATA_DIR" envDefault:".data"`
 	LogLevel string `env:"AALS_LOG_LEVEL" envDefault:"info"`
+	// DevLoopbackWebhooks lets webhooks use http://127.0.0.1 and localhost URLs; ignored in
+	// production.
+	DevLoopbackWebhooks bool `env:"AALS_DEV_LOOPBACK_WEBHOOKS"`
 
 	// Derived by Validate.
 	location *time.Location

@@ -174,7 +174,7 @@ func TestVCAlgChangeSignsWithNewestUntilRotate(t *testing.T) {
 }
 
 // TestServedJWKSHasCredentialKeysOnly starts the wired app and reads its key set: the
-// credential key is published, the access-token key is not.
+// credential key and then the receipt key are published, the access-token key is not.
 func TestServedJWKSHasCredentialKeysOnly(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
@@ -202,8 +202,12 @@ func TestServedJWKSHasCredentialKeysOnly(t *testing.T) {
 	if err != nil || len(access) != 1 {
 		t.Fatalf("access keys = %d, %v", len(access), err)
 	}
-	if len(set.Keys) != 1 || len(cred) != 1 || set.Keys[0].Kid != cred[0].KID {
-		t.Fatalf("jwks = %s, want the credential key %v", w.Body, cred)
+	receipt, err := models.ListSigningKeys(t.Context(), db.Gorm, models.KeyReceipt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Keys) != 2 || len(cred) != 1 || set.Keys[0].Kid != cred[0].KID || len(receipt) != 1 || set.Keys[1].Kid != receipt[0].KID {
+		t.Fatalf("jwks = %s, want the credential key %v and the receipt key %v", w.Body, cred, receipt)
 	}
 	if strings.Contains(w.Body.String(), access[0].KID) {
 		t.Errorf("jwks lists the access-token key %s", access[0].KID)

@@ -82,12 +82,16 @@ func (a *app) prepare(ctx context.Context, out io.Writer, runWorkers bool) error
 	if err != nil {
 		return err
 	}
+	receiptKeys, err := receiptKeys(ctx, db, kr, cfg.PublicURL, time.Now)
+	if err != nil {
+		return err
+	}
 	sender, err := a.mailSender(out)
 	if err != nil {
 		return err
 	}
 	a.jobs, err = jobs.NewClient(jobs.Deps{DB: db, Log: log, Keyring: kr, Sender: sender, Now: time.Now, Location: cfg.location,
-		PublicURL: cfg.PublicURL, AppURL: cfg.AppURL}, jobs.Config{
+		PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, AllowLoopbackWebhooks: cfg.DevLoopbackWebhooks && !cfg.Production()}, jobs.Config{
 		RunWorkers: runWorkers, MaxWorkers: 50,
 		FetchCooldown: 20 * time.Millisecond, FetchPollInterval: 500 * time.Millisecond,
 	})
@@ -105,7 +109,8 @@ func (a *app) prepare(ctx context.Context, out io.Writer, runWorkers bool) error
 	a.api = api.New(api.Config{
 		Env: cfg.Env, PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.proxies,
 		AdminMFA: cfg.Production(), MailFrom: cfg.MailFrom, Location: cfg.location,
-	}, api.Deps{DB: db, Log: log, Tokens: tokens, Keyring: kr, Jobs: a.jobs, Billing: pay, Registry: reg, Now: time.Now, IssuerKeys: issuerKeys})
+		AllowLoopbackWebhooks: cfg.DevLoopbackWebhooks && !cfg.Production(),
+	}, api.Deps{DB: db, Log: log, Tokens: tokens, Keyring: kr, Jobs: a.jobs, Billing: pay, Registry: reg, Now: time.Now, IssuerKeys: issuerKeys, ReceiptKeys: receiptKeys})
 	return nil
 }
 

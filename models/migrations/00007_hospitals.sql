@@ -148,6 +148,7 @@ CREATE TABLE webhook_deliveries (
     created_at    timestamptz NOT NULL
 );
 CREATE INDEX webhook_deliveries_webhook_idx ON webhook_deliveries (webhook_id, created_at DESC);
+CREATE INDEX webhook_deliveries_created_idx ON webhook_deliveries (created_at);  -- the 30-day prune
 
 -- +goose Down
 DROP TABLE webhook_deliveries;
