@@ -203,7 +203,7 @@ func TestCohortInvitationsCSV(t *testing.T) {
 		{"TooManyRows", req{method: "POST", path: path, token: o.adminTok, body: many.String(), ctype: "text/csv"}, 422, "validation"},
 		{"NotUTF8", req{method: "POST", path: path, token: o.adminTok, body: "email\n\xff@mercy.test\n", ctype: "text/csv"}, 422, "validation"},
 		{"NoEmails", req{method: "POST", path: path, token: o.adminTok, body: map[string]any{"emails": []string{}}}, 422, "validation"},
-		{"LargerThan1MiB", req{method: "POST", path: path, token: o.adminTok, body: "email\n" + strings.Repeat("x", 1<<20) + "@mercy.test\n", ctype: "text/csv"}, 413, "payload-too-large"},
+		{"LargerThan1MiB", req{method: "POST", path: path, token: o.adminTok, body: "email\n" + strings.Repeat("x", 1<<20) + "@mercy.test\n", ctype: "text/csv"}, 422, "validation"},
 	})
 	if after := e.count(t, `SELECT count(*) FROM cohort_invitations`); after != before {
 		t.Fatalf("a refused file stored invitations: %d → %d", before, after)

@@ -46,9 +46,17 @@ func (s *Server) externalCredentialRoutes(g *echo.Group) {
 
 // hasOwnBodyLimit reports whether the request's route sets its own body limit, so the
 // global limit (sized for JSON) must not cut it short. The card upload, the name-change
-// request (name_changes.go) and the credential import (credential_import.go) do.
+// request (name_changes.go), the credential import (credential_import.go) and cohort
+// invitations (cohort_invitations.go, whose too-large CSV is a 422 like any unreadable file) do.
 func hasOwnBodyLimit(c echo.Context) bool {
-	return c.Request().Method == http.MethodPost && (c.Path() == cardRoute || c.Path() == nameChangeRoute || c.Path() == importRoute)
+	if c.Request().Method != http.MethodPost {
+		return false
+	}
+	switch c.Path() {
+	case cardRoute, nameChangeRoute, importRoute, cohortInvitationsRoute:
+		return true
+	}
+	return false
 }
 
 // externalCredentialResponse is an uploaded card, without its file. Holder is set in the
