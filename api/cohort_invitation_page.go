@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -89,18 +88,11 @@ func (s *Server) submitCohortInvitationPage(c echo.Context) error {
 		return fail(http.StatusUnprocessableEntity, "Enter your email address and password.")
 	}
 	u, _, err := s.signIn(c, in)
+	if status, msg, needTOTP, ok := signInFailure(err, in.TOTPCode != ""); ok {
+		d.NeedTOTP = needTOTP
+		return fail(status, msg)
+	}
 	if err != nil {
-		var p *Problem
-		switch {
-		case errors.As(err, &p) && p.Status == http.StatusTooManyRequests:
-			return fail(http.StatusTooManyRequests, "Too many failed sign-ins. Wait "+p.Headers["Retry-After"]+" seconds and try again.")
-		case errors.Is(err, models.ErrTOTPRequired):
-			d.NeedTOTP = true
-			return fail(http.StatusUnauthorized, "Enter the code from your authenticator app.")
-		case errors.Is(err, models.ErrInvalidCredentials):
-			d.NeedTOTP = in.TOTPCode != ""
-			return fail(http.StatusUnauthorized, "The email address or password is incorrect.")
-		}
 		return err
 	}
 	out, err := s.acceptCohort(c, u, c.Param("token"))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -275,16 +274,11 @@ func (s *Server) submitAdminSignIn(c echo.Context) error {
 		return fail(http.StatusUnprocessableEntity, "Enter your email address and password.")
 	}
 	u, mfa, err := s.signIn(c, in)
-	var p *Problem
+	if status, msg, needTOTP, ok := signInFailure(err, in.TOTPCode != ""); ok {
+		d.NeedTOTP = needTOTP
+		return fail(status, msg)
+	}
 	switch {
-	case errors.As(err, &p) && p.Status == http.StatusTooManyRequests:
-		return fail(http.StatusTooManyRequests, "Too many failed sign-ins. Wait "+p.Headers["Retry-After"]+" seconds and try again.")
-	case errors.Is(err, models.ErrTOTPRequired):
-		d.NeedTOTP = true
-		return fail(http.StatusUnauthorized, "Enter the code from your authenticator app.")
-	case errors.Is(err, models.ErrInvalidCredentials):
-		d.NeedTOTP = in.TOTPCode != ""
-		return fail(http.StatusUnauthorized, "The email address, password or code is incorrect.")
 	case err != nil:
 		return err
 	case !u.IsPlatformAdmin():

@@ -128,3 +128,22 @@ func (s *Server) submitResetPasswordPage(c echo.Context) error {
 	}
 	return err
 }
+
+// signInFailure turns a failed sign-in on a page's form into the status and message the form
+// shows again, and whether to ask for a TOTP code (asked for, or given with a wrong password);
+// ok is false for nil and for errors that are not about signing in. Every page that signs in
+// (invitations, renewal, the jobs dashboard) answers the same way.
+func signInFailure(err error, totpGiven bool) (status int, msg string, needTOTP, ok bool) {
+	var p *Problem
+	switch {
+	case err == nil:
+		return 0, "", false, false
+	case errors.As(err, &p) && p.Status == http.StatusTooManyRequests:
+		return http.StatusTooManyRequests, "Too many failed sign-ins. Wait " + p.Headers["Retry-After"] + " seconds and try again.", false, true
+	case errors.Is(err, models.ErrTOTPRequired):
+		return http.StatusUnauthorized, "Enter the code from your authenticator app.", true, true
+	case errors.Is(err, models.ErrInvalidCredentials):
+		return http.StatusUnauthorized, "The email address, password or code is incorrect.", totpGiven, true
+	}
+	return 0, "", false, false
+}

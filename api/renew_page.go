@@ -147,7 +147,7 @@ func (s *Server) submitRenewPage(c echo.Context) error {
 		return fail(http.StatusUnprocessableEntity, "Enter your email address and password.")
 	}
 	u, _, err := s.signIn(c, in)
-	if status, msg, needTOTP, ok := signInFailure(err); ok {
+	if status, msg, needTOTP, ok := signInFailure(err, in.TOTPCode != ""); ok {
 		d.NeedTOTP = d.NeedTOTP || needTOTP
 		return fail(status, msg)
 	}
@@ -320,23 +320,6 @@ func (s *Server) openEnrollment(c echo.Context, userID uuid.UUID, course string)
 		}
 	}
 	return nil, nil
-}
-
-// signInFailure turns a failed sign-in on a page into the status and message its form shows,
-// and whether to ask for a TOTP code; ok is false for nil and for errors not about signing in.
-func signInFailure(err error) (status int, msg string, needTOTP, ok bool) {
-	var p *Problem
-	switch {
-	case err == nil:
-		return 0, "", false, false
-	case errors.As(err, &p) && p.Status == http.StatusTooManyRequests:
-		return http.StatusTooManyRequests, "Too many failed sign-ins. Wait " + p.Headers["Retry-After"] + " seconds and try again.", false, true
-	case errors.Is(err, models.ErrTOTPRequired):
-		return http.StatusUnauthorized, "Enter the code from your authenticator app.", true, true
-	case errors.Is(err, models.ErrInvalidCredentials):
-		return http.StatusUnauthorized, "The email address, password or code is incorrect.", false, true
-	}
-	return 0, "", false, false
 }
 
 // crossSite reports whether the browser says the request comes from another site's page. The
