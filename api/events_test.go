@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/lib/pq"
-	"github.com/riverqueue/river"
 
 	"github.com/aalscert/aalscert/api"
 	"github.com/aalscert/aalscert/jobs"
@@ -77,45 +75,10 @@ func verifySignature(t *testing.T, secret string, got received) {
 	}
 }
 
-// eventJobKinds are the jobs that emit and deliver events.
-var eventJobKinds = map[string]bool{"credential_created": true, "webhook_delivery": true, "org_time_events": true}
-
-// workEventJobs runs every queued job to the end, as workJobs does, with webhooks allowed
-// to reach loopback.
+// workEventJobs runs the jobs that emit and deliver events to the end.
 func (e *env) workEventJobs(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	client, err := jobs.NewClient(jobs.Deps{DB: e.db, Log: slog.New(slog.DiscardHandler), Keyring: e.keyring,
-		Now: e.clock.Now, Location: e.cfg.Location, PublicURL: publicURL, AppURL: publicURL, AllowLoopbackWebhooks: true},
-		jobs.Config{RunWorkers: true, MaxWorkers: 2, FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	events, cancel := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled)
-	defer cancel()
-	if err := client.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		sctx, c := context.WithTimeout(ctx, 10*time.Second)
-		defer c()
-		if err := client.Stop(sctx); err != nil {
-			t.Errorf("stop River client: %v", err)
-		}
-	}()
-	timeout := time.After(30 * time.Second)
-	for e.count(t, `SELECT count(*) FROM river_job WHERE state IN ('available', 'running', 'pending') AND kind = ANY ($1)`,
-		[]string{"credential_created", "webhook_delivery", "org_time_events"}) > 0 {
-		select {
-		case ev := <-events:
-			// Periodic jobs of other features start with the client; only these are under test.
-			if ev.Kind != river.EventKindJobCompleted && eventJobKinds[ev.Job.Kind] {
-				t.Fatalf("job %s %d: %s, errors %v", ev.Job.Kind, ev.Job.ID, ev.Kind, ev.Job.Errors)
-			}
-		case <-timeout:
-			t.Fatal("queued jobs did not finish within 30 s")
-		}
-	}
+	e.workJobs(t, "credential_created", "webhook_delivery", "org_time_events")
 }
 
 type feedEvent struct {
