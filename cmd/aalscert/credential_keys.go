@@ -96,18 +96,25 @@ func loadCredentialKeys(rows []models.SigningKey, kr *masterkey.Keyring) (*api.I
 // of each server on. Old keys are kept, active and published, so credentials they signed
 // still verify. It returns the new key's kid.
 func rotateCredentialKey(ctx context.Context, db *models.DB, kr *masterkey.Keyring, publicURL, alg string, now time.Time) (string, error) {
+	return rotateSigningKey(ctx, db, kr, models.KeyCredential, publicURL, alg, now)
+}
+
+// rotateSigningKey adds a published signing key of purpose (credential or receipt) and alg,
+// newest of its purpose, so it signs from the next start of each server on; the older ones
+// stay published. It returns the new key's kid.
+func rotateSigningKey(ctx context.Context, db *models.DB, kr *masterkey.Keyring, purpose, publicURL, alg string, now time.Time) (string, error) {
 	row, err := newCredentialKeyRow(kr, publicURL, alg, now)
 	if err != nil {
 		return "", err
 	}
-	row.Purpose, row.Active = models.KeyCredential, true
+	row.Purpose, row.Active = purpose, true
 	err = db.InTx(ctx, func(tx models.Tx) error {
-		if err := models.LockSigningKeys(ctx, tx.DB, models.KeyCredential); err != nil {
+		if err := models.LockSigningKeys(ctx, tx.DB, purpose); err != nil {
 			return err
 		}
 		// Keep created_at strictly increasing, so the new key is the newest even if the
 		// clock stepped back since the last one was made.
-		rows, err := models.ListSigningKeys(ctx, tx.DB, models.KeyCredential)
+		rows, err := models.ListSigningKeys(ctx, tx.DB, purpose)
 		if err != nil {
 			return err
 		}
@@ -118,13 +125,13 @@ func rotateCredentialKey(ctx context.Context, db *models.DB, kr *masterkey.Keyri
 		return tx.DB.Create(&row).Error
 	})
 	if err != nil {
-		return "", fmt.Errorf("rotate credential key: %w", err)
+		return "", fmt.Errorf("rotate %s key: %w", purpose, err)
 	}
 	return row.KID, nil
 }
 
 // keysRotate runs `aalscert keys rotate`: it adds a credential signing key of AALS_VC_ALG and
-// prints its kid.
+// a receipt signing key, and prints their kids.
 func keysRotate(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) error {
 	db, err := openDB(ctx, cfg)
 	if err != nil {
@@ -142,6 +149,11 @@ func keysRotate(ctx context.Context, cfg *Config, log *slog.Logger, out io.Write
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "new %s credential signing key: %s\n(servers sign with it from their next start; old keys stay published)\n", cfg.VCAlg, kid)
+	receiptKID, err := rotateSigningKey(ctx, db, kr, models.KeyReceipt, cfg.PublicURL, receiptKeyAlg, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "new %s credential signing key: %s\nnew %s receipt signing key: %s\n"+
+		"(servers sign with them from their next start; old keys stay published)\n", cfg.VCAlg, kid, receiptKeyAlg, receiptKID)
 	return nil
 }

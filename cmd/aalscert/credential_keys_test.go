@@ -107,14 +107,22 @@ func TestKeysRotatePublishesBothAndNewestSigns(t *testing.T) {
 	if code := run(t.Context(), []string{"keys", "rotate"}, environ, &out, &errOut); code != 0 {
 		t.Fatalf("keys rotate = %d: %s", code, errOut.String())
 	}
-	newKID := ""
-	for _, f := range strings.Fields(out.String()) {
-		if strings.HasPrefix(f, testPublicURL+"/keys/") {
-			newKID = f
+	newKID, receiptKID := "", ""
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case strings.Contains(line, "credential signing key:"):
+			newKID = f[len(f)-1]
+		case strings.Contains(line, "receipt signing key:"):
+			receiptKID = f[len(f)-1]
 		}
 	}
-	if newKID == "" || newKID == first.Signer.Key().KID {
-		t.Fatalf("keys rotate printed %q, want a new kid", out.String())
+	if !strings.HasPrefix(newKID, testPublicURL+"/keys/") || newKID == first.Signer.Key().KID ||
+		!strings.HasPrefix(receiptKID, testPublicURL+"/keys/") || receiptKID == newKID {
+		t.Fatalf("keys rotate printed %q, want a new credential kid and a receipt kid", out.String())
+	}
+	if rows, err := models.ListSigningKeys(t.Context(), db.Gorm, models.KeyReceipt); err != nil || len(rows) != 1 || rows[0].KID != receiptKID {
+		t.Fatalf("receipt keys after rotate = %+v, %v; want the printed one", rows, err)
 	}
 
 	keys, err := credentialKeys(t.Context(), db, kr, testPublicURL, credential.AlgEdDSA, quiet, time.Now)

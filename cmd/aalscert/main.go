@@ -4,7 +4,7 @@
 //	aalscert worker    run background workers only (to scale them out)
 //	aalscert migrate   apply schema migrations (the release step in production)
 //	aalscert seed      create the platform admin and seed data
-//	aalscert keys rotate  add a credential signing key of AALS_VC_ALG (old keys stay published)
+//	aalscert keys rotate  add a credential key of AALS_VC_ALG and a receipt key (old keys stay published)
 //
 // Configuration comes from environment variables; see README.md.
 package main
@@ -31,8 +31,9 @@ commands:
   migrate   apply schema migrations, then exit
   seed      create the platform admin and seed data, then exit
   keys rotate
-            add a credential signing key of AALS_VC_ALG and print its kid; servers sign
-            with it from their next start, and old keys stay published
+            add a credential signing key of AALS_VC_ALG and a receipt signing key and
+            print their kids; servers sign with them from their next start, and old
+            keys stay published
 `
 
 func main() {

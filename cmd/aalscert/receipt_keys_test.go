@@ -54,3 +54,32 @@ func TestReceiptKeyIsItsOwn(t *testing.T) {
 		t.Error("a receipt verifies with the credential keys")
 	}
 }
+
+// TestKeysRotateAddsAReceiptKey: `aalscert keys rotate` adds a receipt key too; the next start
+// signs receipts with it while the old one stays published, and credential keys are untouched
+// by the receipt rotation.
+func TestKeysRotateAddsAReceiptKey(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	kr, _ := masterkey.Parse(masterkey.Generate())
+	ctx := context.Background()
+	first, err := receiptKeys(ctx, db, kr, testPublicURL, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, err := rotateSigningKey(ctx, db, kr, models.KeyReceipt, testPublicURL, receiptKeyAlg, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := receiptKeys(ctx, db, kr, testPublicURL, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Signer.Key().KID != kid || kid == first.Signer.Key().KID || len(next.Published) != 2 {
+		t.Fatalf("after rotate: signer %s (new %s, old %s), %d published", next.Signer.Key().KID, kid, first.Signer.Key().KID, len(next.Published))
+	}
+	signVerifies(t, next.Signer, next.Published)
+	if creds, err := models.ListSigningKeys(ctx, db.Gorm, models.KeyCredential); err != nil || len(creds) != 0 {
+		t.Errorf("credential keys after a receipt rotation = %d, %v; want none", len(creds), err)
+	}
+}
