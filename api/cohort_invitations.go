@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/aalscert/aalscert/linktoken"
 	"github.com/aalscert/aalscert/models"
@@ -24,7 +25,9 @@ import (
 // (the invitee, signed in).
 func (s *Server) cohortInvitationRoutes(g *echo.Group) {
 	base := strings.TrimPrefix(cohortInvitationsRoute, "/v1")
-	g.POST(base, s.inviteToCohort)
+	// The body limit bounds what the idempotency check reads; the handler holds files to
+	// maxCohortCSVBytes itself, so between the two a file is a 422, past both a 413.
+	g.POST(base, s.inviteToCohort, middleware.BodyLimit(cohortInviteBodyLimit), s.idempotent)
 	g.GET(base, s.listCohortInvitations)
 	g.POST(base+"/:invitationID/resend", s.resendCohortInvitation)
 	g.POST(base+"/:invitationID/revoke", s.revokeCohortInvitation)
@@ -35,7 +38,10 @@ func (s *Server) cohortInvitationRoutes(g *echo.Group) {
 
 // cohortInvitationsRoute is where invitations are sent. It reads its own body within
 // maxCohortCSVBytes (see hasOwnBodyLimit), so a file past it is a 422 like any unreadable file.
-const cohortInvitationsRoute = "/v1/orgs/:orgID/cohorts/:cohortID/invitations"
+const (
+	cohortInvitationsRoute = "/v1/orgs/:orgID/cohorts/:cohortID/invitations"
+	cohortInviteBodyLimit  = "2M"
+)
 
 // Limits of one invitation request.
 const (

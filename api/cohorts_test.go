@@ -212,16 +212,29 @@ func TestCohortInvitationsCSV(t *testing.T) {
 		t.Fatalf("a refused file sent email: %d → %d", mailsBefore, after)
 	}
 
+	// A retried upload with the same Idempotency-Key answers as the first and sends nothing.
+	retry := req{method: "POST", path: path, token: o.adminTok, body: "email\ngus@mercy.test\n", ctype: "text/csv",
+		headers: map[string]string{"Idempotency-Key": "roster-upload-1"}}
+	first := e.do(t, retry)
+	mailsBefore = e.count(t, `SELECT count(*) FROM outbox`)
+	again := e.do(t, retry)
+	if first.Code != 200 || again.Code != 200 || string(again.Body) != string(first.Body) {
+		t.Fatalf("retried upload = %d %s, first %d %s", again.Code, again.Body, first.Code, first.Body)
+	}
+	if after := e.count(t, `SELECT count(*) FROM outbox`); after != mailsBefore {
+		t.Fatalf("the retried upload sent %d more emails", after-mailsBefore)
+	}
+
 	var list struct {
 		Items []struct{ Email, Status string }
 	}
 	e.do(t, req{method: "GET", path: path, token: o.adminTok}).decode(t, &list)
-	if len(list.Items) != 3 {
+	if len(list.Items) != 4 {
 		t.Fatalf("invitation list = %+v", list.Items)
 	}
 	var got cohortBody
 	e.do(t, req{method: "GET", path: "/v1/orgs/" + o.orgID + "/cohorts/" + c.ID, token: o.adminTok}).decode(t, &got)
-	if got.Invited != 3 || got.Accepted != 0 {
+	if got.Invited != 4 || got.Accepted != 0 {
 		t.Fatalf("cohort counts = %+v", got)
 	}
 }
