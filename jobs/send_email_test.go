@@ -46,25 +46,8 @@ func newHarness(t *testing.T, sender mail.Sender) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := jobs.NewClient(
-		jobs.Deps{DB: db, Log: slog.New(slog.DiscardHandler), Keyring: kr, Sender: sender, Now: func() time.Time { return now }},
-		jobs.Config{RunWorkers: true, MaxWorkers: 2, FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond},
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	events, cancel := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled)
-	t.Cleanup(cancel)
-	if err := client.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := client.Stop(ctx); err != nil {
-			t.Errorf("stop River client: %v", err)
-		}
-	})
+	client, events := startWorkers(t,
+		jobs.Deps{DB: db, Log: slog.New(slog.DiscardHandler), Keyring: kr, Sender: sender, Now: func() time.Time { return now }})
 	return &harness{db: db, kr: kr, client: client, events: events}
 }
 

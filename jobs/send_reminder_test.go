@@ -290,21 +290,7 @@ func TestReminderDeliveredAgainAfterCrash(t *testing.T) {
 	}
 	deps := h.deps
 	deps.Sender = &crashAfterSend{inner: smtp}
-	client, err := jobs.NewClient(deps, jobs.Config{RunWorkers: true, MaxWorkers: 2,
-		FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	events, cancel := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled)
-	defer cancel()
-	if err := client.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		_ = client.Stop(sctx)
-	}()
+	client, events := startWorkers(t, deps)
 	if _, err := jobs.RequestReminderScan(ctx, client); err != nil {
 		t.Fatal(err)
 	}
