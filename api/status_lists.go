@@ -92,13 +92,19 @@ func (s *Server) signStatusList(ctx context.Context, id int) (signedList, error)
 		return signedList{}, errors.New("sign status list: no issuer signing key")
 	}
 	signer := s.issuerKeys.Signer
-	l, bits, err := s.readStatusList(ctx, id)
+	kid := signer.Key().KID
+	// The list row alone tells whether the signed copy is current; only a changed list has
+	// its entries read and is signed again.
+	current, err := models.FindStatusList(ctx, s.db.Gorm, id)
 	if err != nil {
 		return signedList{}, err
 	}
-	kid := signer.Key().KID
-	if cached, ok := s.statusLists.get(id, l.Version, kid); ok {
+	if cached, ok := s.statusLists.get(id, current.Version, kid); ok {
 		return cached, nil
+	}
+	l, bits, err := s.readStatusList(ctx, id)
+	if err != nil {
+		return signedList{}, err
 	}
 	issuer := s.cfg.PublicURL + "/issuer"
 	doc, err := credential.ListCredential(credential.StatusListParams{

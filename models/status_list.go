@@ -97,34 +97,28 @@ func FindStatusList(ctx context.Context, db *gorm.DB, id int) (*StatusList, erro
 // credentials of a revocation list, the suspended ones of a suspension list. It reads in one
 // statement, so the indexes and the version agree.
 func StatusListEntries(ctx context.Context, db *gorm.DB, id int) (*StatusList, []int, error) {
-	l, err := FindStatusList(ctx, db, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	var q string
-	switch l.Purpose {
-	case PurposeRevocation:
-		q = `SELECT revocation_index FROM credentials WHERE revocation_list = ? AND status = 'revoked'`
-	case PurposeSuspension:
-		q = `SELECT suspension_index FROM credentials WHERE suspension_list = ? AND status = 'suspended'`
-	default:
-		return nil, nil, fmt.Errorf("status list %d: unknown purpose %q", id, l.Purpose)
-	}
+	var l StatusList
 	var set []int
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// One snapshot for the list row and its entries.
 		if err := tx.Exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").Error; err != nil {
 			return err
 		}
-		if err := tx.First(l, "id = ?", id).Error; err != nil {
+		if err := tx.First(&l, "id = ?", id).Error; err != nil {
 			return err
 		}
-		return tx.Raw(q, id).Scan(&set).Error
+		switch l.Purpose {
+		case PurposeRevocation:
+			return tx.Raw(`SELECT revocation_index FROM credentials WHERE revocation_list = ? AND status = 'revoked'`, id).Scan(&set).Error
+		case PurposeSuspension:
+			return tx.Raw(`SELECT suspension_index FROM credentials WHERE suspension_list = ? AND status = 'suspended'`, id).Scan(&set).Error
+		}
+		return fmt.Errorf("status list %d: unknown purpose %q", id, l.Purpose)
 	})
 	if err != nil {
 		return nil, nil, translate(err)
 	}
-	return l, set, nil
+	return &l, set, nil
 }
 
 // touchStatusList records a change of an entry of the list: a new version, changed at at.
